@@ -1,0 +1,287 @@
+package protocol
+
+import (
+	"errors"
+	"strings"
+)
+
+// Errors a link parser returns, one per rejection rule of PROTOCOL.md, so a
+// UI can tell the person what is wrong. A *LinkError wraps one of them.
+var (
+	ErrLinkMalformed     = errors.New("not a scanin link")
+	ErrLinkVersion       = errors.New("unsupported link version")
+	ErrLinkMissing       = errors.New("missing parameter")
+	ErrLinkRepeated      = errors.New("repeated parameter")
+	ErrLinkSessionID     = errors.New("bad session id")
+	ErrLinkKey           = errors.New("bad public key")
+	ErrLinkApp           = errors.New("bad app id")
+	ErrLinkInsecureRelay = errors.New("relay is not https")
+	ErrLinkRelay         = errors.New("bad relay URL")
+	ErrLinkWrongApp      = errors.New("link is for another app")
+)
+
+// LinkError is a rejected link: which parameter, and which rule (Err, one
+// of the ErrLink sentinels, for errors.Is).
+type LinkError struct {
+	Param string // "v", "a", "s", "k", "r", or "" for the link as a whole
+	Err   error
+}
+
+func (e *LinkError) Error() string {
+	if e.Param == "" {
+		return "scanin link: " + e.Err.Error()
+	}
+	return "scanin link: " + e.Err.Error() + " (" + e.Param + ")"
+}
+
+func (e *LinkError) Unwrap() error { return e.Err }
+
+func linkErr(param string, err error) error { return &LinkError{Param: param, Err: err} }
+
+// Link is what a QR code holds:
+//
+//	{base}#v=1&a={app}&s={sid}&k={pk}&r={relay}
+type Link struct {
+	Base      string // where the link opens: the app's universal link, or {relay}/link
+	App       string
+	SessionID string
+	PublicKey []byte // the receiver's X25519 public key, 32 bytes
+	Relay     string // the relay's base URL, without a trailing slash
+}
+
+// String writes the link with its parameters in the order PROTOCOL.md gives.
+func (l Link) String() string {
+	var b strings.Builder
+	b.WriteString(l.Base)
+	b.WriteString("#v=1&a=")
+	b.WriteString(QueryEscape(l.App))
+	b.WriteString("&s=")
+	b.WriteString(QueryEscape(l.SessionID))
+	b.WriteString("&k=")
+	b.WriteString(b64.EncodeToString(l.PublicKey))
+	b.WriteString("&r=")
+	b.WriteString(QueryEscape(l.Relay))
+	return b.String()
+}
+
+// ParseLink reads a scanned link and applies every rule of PROTOCOL.md.
+// allowedApps lists the app ids the sending app is built for; a link for any
+// other app is refused with ErrLinkWrongApp. An empty list accepts any app,
+// for tools such as the CLI sender.
+func ParseLink(raw string, allowedApps []string) (Link, error) {
+	base, fragment, ok := strings.Cut(strings.TrimSpace(raw), "#")
+	if !ok || base == "" || fragment == "" {
+		return Link{}, linkErr("", ErrLinkMalformed)
+	}
+	params := map[string]string{}
+	for _, pair := range strings.Split(fragment, "&") {
+		key, value, _ := strings.Cut(pair, "=")
+		switch key {
+		case "v", "a", "s", "k", "r":
+		default:
+			continue // unknown parameters are room for later minor revisions
+		}
+		if _, dup := params[key]; dup {
+			return Link{}, linkErr(key, ErrLinkRepeated)
+		}
+		unescaped, ok := queryUnescape(value)
+		if !ok {
+			return Link{}, linkErr(key, ErrLinkMalformed)
+		}
+		params[key] = unescaped
+	}
+	for _, key := range [...]string{"v", "a", "s", "k", "r"} {
+		if _, ok := params[key]; !ok {
+			return Link{}, linkErr(key, ErrLinkMissing)
+		}
+	}
+	if params["v"] != "1" {
+		return Link{}, linkErr("v", ErrLinkVersion)
+	}
+	l := Link{Base: base, App: params["a"], SessionID: params["s"]}
+	if CheckAppID(l.App) != nil {
+		return Link{}, linkErr("a", ErrLinkApp)
+	}
+	if CheckSessionID(l.SessionID) != nil {
+		return Link{}, linkErr("s", ErrLinkSessionID)
+	}
+	pk, err := b64.DecodeString(params["k"])
+	if err != nil || len(pk) != PublicKeySize {
+		return Link{}, linkErr("k", ErrLinkKey)
+	}
+	l.PublicKey = pk
+	if l.Relay, err = CheckRelayURL(params["r"]); err != nil {
+		return Link{}, linkErr("r", err)
+	}
+	if len(allowedApps) > 0 && !containsString(allowedApps, l.App) {
+		return Link{}, linkErr("a", ErrLinkWrongApp)
+	}
+	return l, nil
+}
+
+// CheckRelayURL validates a relay base URL and returns it without a trailing
+// slash. It must be https, or http to a loopback host, with no user info,
+// query or fragment.
+func CheckRelayURL(relay string) (string, error) {
+	var rest string
+	secure := false
+	if r, ok := strings.CutPrefix(relay, "https://"); ok {
+		rest, secure = r, true
+	} else if r, ok := strings.CutPrefix(relay, "http://"); ok {
+		rest = r
+	} else {
+		if strings.Contains(relay, "://") {
+			return "", ErrLinkInsecureRelay
+		}
+		return "", ErrLinkRelay
+	}
+	hostport, path, _ := strings.Cut(rest, "/")
+	if hostport == "" || strings.ContainsAny(rest, "?#@ \\") || strings.ContainsAny(path, "%") {
+		return "", ErrLinkRelay
+	}
+	host, ok := splitHost(hostport)
+	if !ok {
+		return "", ErrLinkRelay
+	}
+	if !secure && !IsLoopbackHost(host) {
+		return "", ErrLinkInsecureRelay
+	}
+	return strings.TrimSuffix(relay, "/"), nil
+}
+
+// splitHost returns the host of host[:port], checking the port is numeric.
+func splitHost(hostport string) (string, bool) {
+	host, port := hostport, ""
+	if strings.HasPrefix(hostport, "[") {
+		end := strings.IndexByte(hostport, ']')
+		if end < 0 {
+			return "", false
+		}
+		host, port = hostport[1:end], hostport[end+1:]
+		if port != "" && port[0] != ':' {
+			return "", false
+		}
+		port = strings.TrimPrefix(port, ":")
+	} else if i := strings.LastIndexByte(hostport, ':'); i >= 0 {
+		host, port = hostport[:i], hostport[i+1:]
+	}
+	if host == "" || len(port) > 5 {
+		return "", false
+	}
+	for i := 0; i < len(port); i++ {
+		if port[i] < '0' || port[i] > '9' {
+			return "", false
+		}
+	}
+	return strings.ToLower(host), true
+}
+
+// IsLoopbackHost reports whether host names this machine: localhost (and
+// its subdomains), 127.0.0.0/8 or ::1. Plain http is allowed only there.
+func IsLoopbackHost(host string) bool {
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") || host == "::1" {
+		return true
+	}
+	rest, ok := strings.CutPrefix(host, "127.")
+	if !ok {
+		return false
+	}
+	parts := strings.Split(rest, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	for _, p := range parts {
+		if p == "" || len(p) > 3 || (len(p) > 1 && p[0] == '0') {
+			return false
+		}
+		n := 0
+		for i := 0; i < len(p); i++ {
+			if p[i] < '0' || p[i] > '9' {
+				return false
+			}
+			n = n*10 + int(p[i]-'0')
+		}
+		if n > 255 {
+			return false
+		}
+	}
+	return true
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// QueryEscape percent-encodes every byte but RFC 3986's unreserved ones, so
+// the value is safe in a query string or a fragment parameter. (It is
+// net/url's job, but net/url links fmt into the widget.)
+func QueryEscape(s string) string {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if !unreserved(s[i]) {
+			n++
+		}
+	}
+	if n == 0 {
+		return s
+	}
+	b := make([]byte, 0, len(s)+2*n)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if unreserved(c) {
+			b = append(b, c)
+		} else {
+			b = append(b, '%', "0123456789ABCDEF"[c>>4], "0123456789ABCDEF"[c&15])
+		}
+	}
+	return string(b)
+}
+
+func unreserved(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		c == '-' || c == '.' || c == '_' || c == '~'
+}
+
+// queryUnescape decodes %XX sequences. '+' stays '+': in a fragment it is
+// not a space, and no protocol value contains a space.
+func queryUnescape(s string) (string, bool) {
+	if !strings.Contains(s, "%") {
+		return s, true
+	}
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] != '%' {
+			b = append(b, s[i])
+			continue
+		}
+		if i+2 >= len(s) {
+			return "", false
+		}
+		hi, ok1 := unhex(s[i+1])
+		lo, ok2 := unhex(s[i+2])
+		if !ok1 || !ok2 {
+			return "", false
+		}
+		b = append(b, hi<<4|lo)
+		i += 2
+	}
+	return string(b), true
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}

@@ -1,0 +1,166 @@
+package protocol
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+)
+
+// Session states as the relay reports them to a sender.
+const (
+	StateWaiting   = "waiting"
+	StateScanned   = "scanned"
+	StateDelivered = "delivered"
+	StatePending   = "pending"
+	StateDenied    = "denied"
+)
+
+// SessionInfo is the body of GET {relay}/v1/sessions/{sid}: what a phone
+// shows the person before they confirm.
+type SessionInfo struct {
+	App       string    `json:"app"`
+	AppName   string    `json:"app_name"`
+	State     string    `json:"state"`
+	ExpiresAt int64     `json:"expires_at"` // Unix milliseconds
+	Requester Requester `json:"requester"`
+	Sender    Peer      `json:"sender"`
+}
+
+// Requester is what the relay saw of the receiver when it started listening.
+type Requester struct {
+	IP        string `json:"ip"`
+	UserAgent string `json:"user_agent"`
+	Origin    string `json:"origin"`
+}
+
+// Peer is what the relay sees of a caller.
+type Peer struct {
+	IP string `json:"ip"`
+}
+
+// StateBody is the body of a successful POST: {"state": ...}.
+type StateBody struct {
+	State string `json:"state"`
+}
+
+// AppConfig is an integrator's application as the relay publishes it at
+// GET {relay}/v1/apps/{app}.
+type AppConfig struct {
+	ID       string   `json:"id"`
+	Name     string   `json:"name"`
+	Origins  []string `json:"origins"`
+	LinkBase string   `json:"link_base"`
+	TTL      int      `json:"ttl"` // seconds
+}
+
+// AllowsOrigin reports whether origin may embed this app's widget.
+func (a *AppConfig) AllowsOrigin(origin string) bool {
+	return OriginAllowed(a.Origins, origin)
+}
+
+// OriginAllowed reports whether origin matches one of patterns. A pattern is
+// an exact origin ("https://shop.example") or, as in CSP, an origin whose
+// port is "*" ("http://localhost:*"), which matches that scheme and host on
+// any port, or none. Origins compare as ASCII, case-insensitively.
+func OriginAllowed(patterns []string, origin string) bool {
+	origin = strings.ToLower(origin)
+	for _, p := range patterns {
+		p = strings.ToLower(p)
+		if p == origin {
+			return true
+		}
+		prefix, ok := strings.CutSuffix(p, ":*")
+		if !ok {
+			continue
+		}
+		if origin == prefix {
+			return true
+		}
+		port, ok := strings.CutPrefix(origin, prefix+":")
+		if ok && port != "" && len(port) <= 5 && strings.Trim(port, "0123456789") == "" {
+			return true
+		}
+	}
+	return false
+}
+
+var errAppConfig = errors.New("malformed app config")
+
+// ParseAppConfig reads an app config body without encoding/json, for the
+// widget. It requires id, name, origins and link_base, and a ttl in range.
+func ParseAppConfig(b []byte) (AppConfig, error) {
+	v, err := parseJSON(b)
+	if err != nil || v.kind != jsonObject {
+		return AppConfig{}, errAppConfig
+	}
+	var c AppConfig
+	for key, dst := range map[string]*string{"id": &c.ID, "name": &c.Name, "link_base": &c.LinkBase} {
+		f, ok := v.field(key)
+		if !ok || f.kind != jsonString {
+			return AppConfig{}, errAppConfig
+		}
+		*dst = f.text
+	}
+	origins, ok := v.field("origins")
+	if !ok || origins.kind != jsonArray {
+		return AppConfig{}, errAppConfig
+	}
+	for _, o := range origins.items {
+		if o.kind != jsonString {
+			return AppConfig{}, errAppConfig
+		}
+		c.Origins = append(c.Origins, o.text)
+	}
+	ttl, ok := v.field("ttl")
+	if !ok {
+		return AppConfig{}, errAppConfig
+	}
+	n, ok := ttl.int64()
+	if !ok || n < int64(MinTTL.Seconds()) || n > int64(MaxTTL.Seconds()) {
+		return AppConfig{}, errAppConfig
+	}
+	c.TTL = int(n)
+	return c, CheckAppID(c.ID)
+}
+
+// SessionPath is the path of a session's resource below the relay's base URL.
+func SessionPath(sid string) string { return "/v1/sessions/" + sid }
+
+// ListenPath is the receiver's WebSocket path for a session.
+func ListenPath(sid string) string { return SessionPath(sid) + "/listen" }
+
+// DenyPath is the sender's path to deny a session.
+func DenyPath(sid string) string { return SessionPath(sid) + "/deny" }
+
+// AppPath is the path of an app's public configuration.
+func AppPath(app string) string { return "/v1/apps/" + app }
+
+// ListenParams are the query parameters of a listen request.
+type ListenParams struct {
+	App    string
+	TTL    int    // seconds; 0 leaves it to the app's default
+	Origin string // the embedding page's verified origin; empty for native receivers
+	Resume string // set when reconnecting
+}
+
+// ListenURL builds the WebSocket URL a receiver connects to: the relay's base
+// URL with http(s) turned into ws(s), the listen path and the parameters.
+func ListenURL(relay, sid string, p ListenParams) string {
+	base := strings.TrimSuffix(relay, "/")
+	if rest, ok := strings.CutPrefix(base, "https://"); ok {
+		base = "wss://" + rest
+	} else if rest, ok := strings.CutPrefix(base, "http://"); ok {
+		base = "ws://" + rest
+	}
+	u := base + ListenPath(sid) + "?app=" + QueryEscape(p.App)
+	if p.TTL > 0 {
+		u += "&ttl=" + strconv.Itoa(p.TTL)
+	}
+	if p.Origin != "" {
+		u += "&origin=" + QueryEscape(p.Origin)
+	}
+	if p.Resume != "" {
+		u += "&resume=" + QueryEscape(p.Resume)
+	}
+	return u
+}

@@ -1,0 +1,1 @@
+// embed.d.ts: see issue 4.
