@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# scanin's one entry point for building, testing, the demo and benchmarks.
+#
+#   ./build.sh [build]       build bin/scanin and the widget (wasm + .br + .gz)
+#   ./build.sh test          gofmt, vet (native and js/wasm), unit, conformance,
+#                            browser and bind tests, and a short fuzz run
+#   ./build.sh demo          build, then run the relay and the demo shop
+#   ./build.sh bench [what]  benchmarks: relay, widget (default: all)
+#
+# Environment: FUZZTIME (default 15s) sets each fuzz target's run in `test`.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")"
+root=$(pwd)
+
+die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
+step() { printf '\n==> %s\n' "$*"; }
+
+# need TOOL [HOW]: stop with the missing tool's name and how to get it.
+need() {
+	command -v "$1" >/dev/null 2>&1 && return 0
+	die "missing tool: $1${2:+ ($2)}"
+}
+
+# need_pkg COMMAND DEBIAN_PACKAGE [PATH]: make sure a system package is
+# there, installing it when we can (root with apt-get) and otherwise stopping
+# with the exact command to run. PATH, when given, is checked instead of
+# looking COMMAND up on PATH.
+need_pkg() {
+	local cmd=$1 pkg=$2 path=${3:-}
+	if [[ -n $path && -x $path ]] || { [[ -z $path ]] && command -v "$cmd" >/dev/null 2>&1; }; then
+		return 0
+	fi
+	if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+		step "installing $pkg (for $cmd)"
+		if [[ ! -e /tmp/.scanin-apt-updated ]]; then
+			DEBIAN_FRONTEND=noninteractive apt-get update -q && touch /tmp/.scanin-apt-updated
+		fi
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$pkg"
+		return 0
+	fi
+	die "missing $cmd: install it with: sudo apt-get install -y $pkg"
+}
+
+chromium_bin=/usr/lib/chromium/chromium
+
+build() {
+	need go "https://go.dev/dl/"
+	need_pkg brotli brotli
+	step "wasm_exec.js from $(go env GOROOT)/lib/wasm"
+	cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" wasm_exec/wasm_exec.js
+
+	step "widget.wasm"
+	mkdir -p widget/web/dist
+	GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o widget/web/dist/widget.wasm ./widget
+	brotli -f -q 11 -o widget/web/dist/widget.wasm.br widget/web/dist/widget.wasm
+	gzip -f -9 -k widget/web/dist/widget.wasm
+	ls -l widget/web/dist/widget.wasm*
+
+	step "bin/scanin"
+	mkdir -p bin
+	go build -trimpath -o bin/scanin ./cmd/scanin
+	ls -l bin/scanin
+}
+
+check_format() {
+	step "gofmt"
+	local unformatted
+	unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))
+	[[ -z $unformatted ]] || die "gofmt would change: $unformatted (run gofmt -w on them)"
+
+	step "go vet (native, then js/wasm)"
+	go vet ./...
+	GOOS=js GOARCH=wasm go vet ./protocol/... ./widget/...
+}
+
+fuzz_smoke() {
+	local fuzztime=${FUZZTIME:-15s} pkg targets target
+	for pkg in $(go list ./...); do
+		targets=$(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true)
+		for target in $targets; do
+			step "fuzz $pkg $target for $fuzztime"
+			go test "$pkg" -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime"
+		done
+	done
+}
+
+run_tests() {
+	need git
+	need_pkg chromium chromium "$chromium_bin"
+	build
+	check_format
+	step "go test ./..."
+	go test -count=1 -timeout 15m ./...
+	fuzz_smoke
+	step "all tests passed"
+}
+
+demo() {
+	build
+	step "demo (Ctrl-C stops it)"
+	exec bin/scanin demo "$@"
+}
+
+bench() {
+	local what=${1:-all}
+	build
+	case $what in
+	relay | all)
+		need node "apt-get install -y nodejs npm"
+		need npm "apt-get install -y npm"
+		step "npm ci (benchmark peers)"
+		(cd bench && npm ci --no-audit --no-fund)
+		step "bench relay"
+		go run ./server/bench/cmd/relaybench -scanin bin/scanin -peers bench
+		;;&
+	widget | all)
+		need_pkg chromium chromium "$chromium_bin"
+		step "bench widget"
+		go test ./widget/e2e -run '^$' -bench . -benchtime 1x -count 1
+		;;
+	relay) ;;
+	*) die "unknown benchmark: $what (relay, widget or all)" ;;
+	esac
+}
+
+case ${1:-build} in
+build) build ;;
+test) run_tests ;;
+demo) shift; demo "$@" ;;
+bench) shift; bench "$@" ;;
+-h | --help | help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
+*) die "unknown command: $1 (build, test, demo or bench)" ;;
+esac
