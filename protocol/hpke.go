@@ -152,7 +152,7 @@ func setupSenderWithEphemeral(pkR, info []byte, ephemeral *PrivateKey) ([]byte, 
 // SetupReceiver is RFC 9180's SetupBaseR: it decapsulates enc with the
 // receiver's private key and returns the receiver's context.
 func SetupReceiver(key *PrivateKey, enc, info []byte) (*Context, error) {
-	if key.destroyed {
+	if key == nil || key.destroyed {
 		return nil, ErrDestroyed
 	}
 	if len(enc) != EncSize {

@@ -123,6 +123,11 @@ func ParseLink(raw string, allowedApps []string) (Link, error) {
 // slash. It must be https, or http to a loopback host, with no user info,
 // query or fragment.
 func CheckRelayURL(relay string) (string, error) {
+	// Schemes are case-insensitive (RFC 3986 §3.1); compare and keep them
+	// lower-case.
+	if scheme, rest, ok := strings.Cut(relay, "://"); ok {
+		relay = strings.ToLower(scheme) + "://" + rest
+	}
 	var rest string
 	secure := false
 	if r, ok := strings.CutPrefix(relay, "https://"); ok {
@@ -139,6 +144,11 @@ func CheckRelayURL(relay string) (string, error) {
 	if hostport == "" || strings.ContainsAny(rest, "?#@ \\") || strings.ContainsAny(path, "%") {
 		return "", ErrLinkRelay
 	}
+	for i := 0; i < len(rest); i++ {
+		if rest[i] < 0x20 || rest[i] == 0x7f { // control characters are never part of a URL
+			return "", ErrLinkRelay
+		}
+	}
 	host, ok := splitHost(hostport)
 	if !ok {
 		return "", ErrLinkRelay
@@ -146,7 +156,9 @@ func CheckRelayURL(relay string) (string, error) {
 	if !secure && !IsLoopbackHost(host) {
 		return "", ErrLinkInsecureRelay
 	}
-	return strings.TrimSuffix(relay, "/"), nil
+	// TrimRight, not TrimSuffix: the result must check again unchanged, or
+	// a link's relay would change on every String/ParseLink round trip.
+	return strings.TrimRight(relay, "/"), nil
 }
 
 // splitHost returns the host of host[:port], checking the port is numeric.
@@ -164,6 +176,9 @@ func splitHost(hostport string) (string, bool) {
 		port = strings.TrimPrefix(port, ":")
 	} else if i := strings.LastIndexByte(hostport, ':'); i >= 0 {
 		host, port = hostport[:i], hostport[i+1:]
+		if strings.IndexByte(host, ':') >= 0 { // an IPv6 address needs brackets
+			return "", false
+		}
 	}
 	if host == "" || len(port) > 5 {
 		return "", false

@@ -120,7 +120,10 @@ func ParseAppConfig(b []byte) (AppConfig, error) {
 		return AppConfig{}, errAppConfig
 	}
 	c.TTL = int(n)
-	return c, CheckAppID(c.ID)
+	if err := CheckAppID(c.ID); err != nil {
+		return AppConfig{}, err
+	}
+	return c, nil
 }
 
 // SessionPath is the path of a session's resource below the relay's base URL.

@@ -1,0 +1,173 @@
+package protocol
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestOriginAllowed(t *testing.T) {
+	patterns := []string{"https://shop.example", "http://localhost:*", "https://Staging.Shop.Example:8443", "https://*.wild.example"}
+	for origin, want := range map[string]bool{
+		"https://shop.example":              true,
+		"HTTPS://SHOP.EXAMPLE":              true,
+		"https://staging.shop.example:8443": true,
+		"http://localhost":                  true,
+		"http://localhost:1":                true,
+		"http://localhost:8080":             true,
+		"http://localhost:65535":            true,
+		"http://LocalHost:3000":             true,
+
+		"":                                  false,
+		"null":                              false,
+		"https://shop.example:443":          false, // exact means exact
+		"https://shop.example/":             false,
+		"http://shop.example":               false,
+		"https://shop.example.evil.com":     false,
+		"https://evilshop.example":          false,
+		"https://sub.shop.example":          false,
+		"https://staging.shop.example":      false,
+		"https://staging.shop.example:8444": false,
+		"https://localhost:8080":            false, // the wildcard keeps the scheme
+		"http://localhost.evil.com:80":      false,
+		"http://localhost.evil.com":         false,
+		"http://localhostevil.com:80":       false,
+		"http://localhost:":                 false,
+		"http://localhost:80a":              false,
+		"http://localhost:8080/path":        false,
+		"http://localhost:8080@evil.com":    false,
+		"http://localhost:123456":           false,
+		"http://localhost:-1":               false,
+		"http://localhost:*":                true, // a pattern matches itself (harmless: no browser sends it)
+		"http://evil.com#http://localhost":  false,
+		"https://a.wild.example":            false, // no host wildcards
+		"https://*.wild.example":            true,  // only the literal pattern
+	} {
+		if got := OriginAllowed(patterns, origin); got != want {
+			t.Errorf("OriginAllowed(%q) = %v, want %v", origin, got, want)
+		}
+	}
+	if OriginAllowed(nil, "https://shop.example") {
+		t.Error("no patterns allowed an origin")
+	}
+	app := AppConfig{Origins: []string{"https://shop.example"}}
+	if !app.AllowsOrigin("https://shop.example") || app.AllowsOrigin("https://other.example") {
+		t.Error("AppConfig.AllowsOrigin disagrees with OriginAllowed")
+	}
+}
+
+const testAppConfig = `{"id":"demo","name":"Demo Shop","origins":["https://shop.example","http://localhost:*"],"link_base":"https://relay.example/link","ttl":60}`
+
+func TestParseAppConfig(t *testing.T) {
+	want := AppConfig{ID: "demo", Name: "Demo Shop", Origins: []string{"https://shop.example", "http://localhost:*"}, LinkBase: "https://relay.example/link", TTL: 60}
+	got, err := ParseAppConfig([]byte(testAppConfig))
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("ParseAppConfig = %+v, %v; want %+v", got, err, want)
+	}
+	// What encoding/json writes from the struct's tags (as the relay does),
+	// ParseAppConfig reads back.
+	for _, c := range []AppConfig{want, {ID: "a", Name: "", Origins: []string{}, LinkBase: "x", TTL: 15}, {ID: "z-9", Name: "<&>", Origins: []string{"o"}, TTL: 300}} {
+		b, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := ParseAppConfig(b)
+		if err != nil {
+			t.Fatalf("ParseAppConfig(%s): %v", b, err)
+		}
+		if len(c.Origins) == 0 {
+			c.Origins = nil
+		}
+		if !reflect.DeepEqual(back, c) {
+			t.Errorf("ParseAppConfig(%s) = %+v, want %+v", b, back, c)
+		}
+	}
+	// Unknown fields are room for later revisions.
+	if _, err := ParseAppConfig([]byte(strings.Replace(testAppConfig, `"ttl"`, `"theme":{"x":1},"ttl"`, 1))); err != nil {
+		t.Errorf("an extra field: %v", err)
+	}
+
+	bad := map[string]string{
+		"not JSON":         `{`,
+		"array":            `[]`,
+		"ttl 14":           strings.Replace(testAppConfig, `"ttl":60`, `"ttl":14`, 1),
+		"ttl 301":          strings.Replace(testAppConfig, `"ttl":60`, `"ttl":301`, 1),
+		"ttl 0":            strings.Replace(testAppConfig, `"ttl":60`, `"ttl":0`, 1),
+		"ttl string":       strings.Replace(testAppConfig, `"ttl":60`, `"ttl":"60"`, 1),
+		"ttl fraction":     strings.Replace(testAppConfig, `"ttl":60`, `"ttl":60.5`, 1),
+		"origins string":   strings.Replace(testAppConfig, `["https://shop.example","http://localhost:*"]`, `"https://shop.example"`, 1),
+		"origins numbers":  strings.Replace(testAppConfig, `"http://localhost:*"`, `1`, 1),
+		"origins null":     strings.Replace(testAppConfig, `["https://shop.example","http://localhost:*"]`, `null`, 1),
+		"id number":        strings.Replace(testAppConfig, `"id":"demo"`, `"id":1`, 1),
+		"bad id":           strings.Replace(testAppConfig, `"id":"demo"`, `"id":"Demo"`, 1),
+		"empty id":         strings.Replace(testAppConfig, `"id":"demo"`, `"id":""`, 1),
+		"name null":        strings.Replace(testAppConfig, `"name":"Demo Shop"`, `"name":null`, 1),
+		"link_base number": strings.Replace(testAppConfig, `"link_base":"https://relay.example/link"`, `"link_base":1`, 1),
+		"duplicate id":     strings.Replace(testAppConfig, `"id":"demo"`, `"id":"demo","id":"other"`, 1),
+	}
+	for _, field := range []string{`"id":"demo",`, `"name":"Demo Shop",`, `"origins":["https://shop.example","http://localhost:*"],`, `"link_base":"https://relay.example/link",`, `,"ttl":60`} {
+		bad["missing "+field] = strings.Replace(testAppConfig, field, "", 1)
+	}
+	for name, in := range bad {
+		if strings.Contains(name, "missing") && in == testAppConfig {
+			t.Fatalf("%s: the replacement did not apply", name)
+		}
+		if _, err := ParseAppConfig([]byte(in)); err == nil {
+			t.Errorf("%s: ParseAppConfig(%s) succeeded", name, in)
+		}
+	}
+}
+
+func TestRelayAPIBodiesJSONNames(t *testing.T) {
+	// The JSON names the relay writes with encoding/json are PROTOCOL.md's.
+	info := SessionInfo{App: "demo", AppName: "Demo Shop", State: StateWaiting, ExpiresAt: 1,
+		Requester: Requester{IP: "203.0.113.5", UserAgent: "UA", Origin: "https://shop.example"},
+		Sender:    Peer{IP: "198.51.100.7"}}
+	b, err := json.Marshal(info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"app":"demo","app_name":"Demo Shop","state":"waiting","expires_at":1,"requester":{"ip":"203.0.113.5","user_agent":"UA","origin":"https://shop.example"},"sender":{"ip":"198.51.100.7"}}`
+	if string(b) != want {
+		t.Errorf("SessionInfo = %s, want %s", b, want)
+	}
+	if b, _ := json.Marshal(StateBody{State: StateDelivered}); string(b) != `{"state":"delivered"}` {
+		t.Errorf("StateBody = %s", b)
+	}
+	for _, s := range []string{StateWaiting, StateScanned, StateDelivered, StatePending, StateDenied} {
+		if s != strings.ToLower(s) || s == "" {
+			t.Errorf("state %q", s)
+		}
+	}
+}
+
+func TestPaths(t *testing.T) {
+	sid := testSID
+	for got, want := range map[string]string{
+		SessionPath(sid): "/v1/sessions/" + sid,
+		ListenPath(sid):  "/v1/sessions/" + sid + "/listen",
+		DenyPath(sid):    "/v1/sessions/" + sid + "/deny",
+		AppPath("demo"):  "/v1/apps/demo",
+	} {
+		if got != want {
+			t.Errorf("path %q, want %q", got, want)
+		}
+	}
+	for _, c := range []struct {
+		relay string
+		p     ListenParams
+		want  string
+	}{
+		{"https://relay.example", ListenParams{App: "demo"}, "wss://relay.example/v1/sessions/" + sid + "/listen?app=demo"},
+		{"https://relay.example/", ListenParams{App: "demo", TTL: 60}, "wss://relay.example/v1/sessions/" + sid + "/listen?app=demo&ttl=60"},
+		{"http://127.0.0.1:8080/base", ListenParams{App: "demo", Origin: "https://shop.example:8443", Resume: "a+b/c="},
+			"ws://127.0.0.1:8080/base/v1/sessions/" + sid + "/listen?app=demo&origin=https%3A%2F%2Fshop.example%3A8443&resume=a%2Bb%2Fc%3D"},
+		{"https://relay.example", ListenParams{App: "demo", TTL: 300, Origin: "http://localhost:3000", Resume: "r"},
+			"wss://relay.example/v1/sessions/" + sid + "/listen?app=demo&ttl=300&origin=http%3A%2F%2Flocalhost%3A3000&resume=r"},
+	} {
+		if got := ListenURL(c.relay, sid, c.p); got != c.want {
+			t.Errorf("ListenURL(%q, %+v) = %q, want %q", c.relay, c.p, got, c.want)
+		}
+	}
+}
