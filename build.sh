@@ -57,6 +57,10 @@ build() {
 	gzip -f -9 -k widget/web/dist/widget.wasm
 	ls -l widget/web/dist/widget.wasm*
 
+	step "demo phone.wasm"
+	mkdir -p demo/phone/dist
+	GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o demo/phone/dist/phone.wasm ./demo/phone/wasm
+
 	step "bin/scanin"
 	mkdir -p bin
 	go build -trimpath -o bin/scanin ./cmd/scanin
@@ -69,9 +73,12 @@ check_format() {
 	unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))
 	[[ -z $unformatted ]] || die "gofmt would change: $unformatted (run gofmt -w on them)"
 
+	step "go mod tidy"
+	go mod tidy -diff || die "go.mod/go.sum are not tidy: run go mod tidy"
+
 	step "go vet (native, then js/wasm)"
 	go vet ./...
-	GOOS=js GOARCH=wasm go vet ./protocol/... ./widget/...
+	GOOS=js GOARCH=wasm go vet ./protocol/... ./widget/... ./demo/phone/wasm/...
 }
 
 fuzz_smoke() {

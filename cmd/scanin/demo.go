@@ -2,11 +2,114 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/scanin/scanin/demo/phone"
+	"github.com/scanin/scanin/demo/shop"
+	"github.com/scanin/scanin/server"
 )
 
-// runDemo is a placeholder until its issue lands.
+// runDemo runs, with no setup and no config file, the relay (with the widget
+// and the demo phone page at /phone) and the demo shop on another origin, as
+// in real life: the shop embeds the widget served by the relay.
 func runDemo(ctx context.Context, args []string, io stdio) int {
-	fmt.Fprintln(io.err, "scanin demo: not built yet")
-	return 1
+	fs := flag.NewFlagSet("scanin demo", flag.ContinueOnError)
+	fs.SetOutput(io.err)
+	relayAddr := fs.String("relay-addr", "127.0.0.1:8080", "`host:port` of the relay (widget, phone page)")
+	shopAddr := fs.String("shop-addr", "localhost:8081", "`host:port` of the demo shop (another origin than the relay)")
+	verbose := fs.Bool("v", false, "print the relay's JSON logs")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: scanin demo [flags]\n\nRuns the relay and a demo shop on loopback. Ctrl-C stops both.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(io.err, "scanin demo: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+
+	relayLn, err := net.Listen("tcp", *relayAddr)
+	if err != nil {
+		fmt.Fprintf(io.err, "scanin demo: failed to listen for the relay: %v\n", err)
+		return 1
+	}
+	shopLn, err := net.Listen("tcp", *shopAddr)
+	if err != nil {
+		relayLn.Close()
+		fmt.Fprintf(io.err, "scanin demo: failed to listen for the shop: %v\n", err)
+		return 1
+	}
+	relayURL := "http://" + relayLn.Addr().String()
+	_, shopPort, _ := net.SplitHostPort(shopLn.Addr().String())
+	shopHost, _, _ := net.SplitHostPort(*shopAddr)
+	shopURL := "http://" + net.JoinHostPort(shopHost, shopPort)
+
+	logLevel := slog.LevelWarn
+	if *verbose {
+		logLevel = slog.LevelInfo
+	}
+	logger := slog.New(slog.NewJSONHandler(io.err, &slog.HandlerOptions{Level: logLevel}))
+	relay, err := server.New(server.Config{PublicURL: relayURL}, logger)
+	if err != nil {
+		relayLn.Close()
+		shopLn.Close()
+		fmt.Fprintf(io.err, "scanin demo: %v\n", err)
+		return 1
+	}
+	relayMux := http.NewServeMux()
+	relayMux.Handle("/phone", phone.Handler("/phone"))
+	relayMux.Handle("/phone/", phone.Handler("/phone"))
+	relayMux.Handle("/", relay.Handler())
+
+	servers := []*http.Server{
+		newHTTPServer(relayMux, logger),
+		newHTTPServer(shop.Handler(relayURL, logger), logger),
+	}
+	served := make(chan error, 2)
+	go func() { served <- servers[0].Serve(relayLn) }()
+	go func() { served <- servers[1].Serve(shopLn) }()
+
+	fmt.Fprintf(io.out, `scanin demo is running.
+
+  1. Open the shop:       %s
+     It embeds the sign-in widget, served by the relay at %s.
+  2. Open the phone:      %s/phone
+     (in another tab, or on a phone that can reach this machine), a demo user
+     already signed in. Scan the shop's code with its camera, upload a
+     screenshot of it, or copy the link under "Open in app" and paste it.
+  3. Confirm on the phone: the shop shows "Signed in as Ada Lovelace".
+
+Press Ctrl-C to stop.
+`, shopURL, relayURL, relayURL)
+
+	code := 0
+	select {
+	case err := <-served:
+		fmt.Fprintf(io.err, "scanin demo: %v\n", err)
+		code = 1
+	case <-ctx.Done():
+		fmt.Fprintln(io.out, "\nStopping…")
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := relay.Shutdown(sctx); err != nil {
+		logger.Error("relay shutdown", "err", err)
+	}
+	for _, s := range servers {
+		if err := s.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			logger.Error("http shutdown", "err", err)
+		}
+	}
+	return code
 }

@@ -2,11 +2,324 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"os"
+	"time"
+
+	qrcode "github.com/skip2/go-qrcode"
+
+	"github.com/scanin/scanin/protocol"
+	"github.com/scanin/scanin/receiver"
 )
 
-// runReceive is a placeholder until its issue lands.
-func runReceive(ctx context.Context, args []string, io stdio) int {
-	fmt.Fprintln(io.err, "scanin receive: not built yet")
-	return 1
+// Exit codes of `scanin receive`.
+const (
+	receiveOK          = 0
+	receiveFailed      = 1
+	receiveUsage       = 2
+	receiveDenied      = 3
+	receiveExpired     = 4
+	receiveInterrupted = 130
+)
+
+func receiveUsageText(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintf(w, `Usage: scanin receive --relay URL --app ID [--ttl S] [--json] [--once]
+
+Act as the browser: show a QR code in the terminal (with its link under it
+and a countdown), wait for a phone to scan it and approve, and print the
+payload. A fresh session id and key pair are made for every code; when a
+code expires the next one is shown, until %d s have passed since the first
+(as the widget does), or after the first with --once.
+
+Without --json, the QR code, link, countdown and progress go to stderr and
+only the payload goes to stdout, so TOKEN=$(scanin receive ...) works.
+
+With --json, stdout gets one JSON object per line:
+  {"event":"link","link":"...","expires_at":<unix ms>}   for each code
+  {"event":"scanned"}                                    a phone read the session
+  {"event":"rejected","reason":"decrypt|stale|kind"}     a message did not open; still waiting
+  {"event":"result","kind":"token","data":"...","device":{"name":"...","type":"..."},"check_code":"42"}
+  {"event":"denied"}
+  {"event":"expired"}                                    gave up: no code was used
+  {"event":"error","code":"...","message":"..."}
+
+Flags:
+`, int(protocol.WidgetShowLimit.Seconds()))
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+	fmt.Fprintf(w, `
+Exit codes:
+  %3d  a payload arrived (result)
+  %3d  error (the relay refused or could not be reached)
+  %3d  bad flags
+  %3d  denied on the phone
+  %3d  expired: no code was used in time
+  %3d  interrupted
+`, receiveOK, receiveFailed, receiveUsage, receiveDenied, receiveExpired, receiveInterrupted)
+}
+
+// receiveEvent is one line of --json output.
+type receiveEvent struct {
+	Event     string  `json:"event"`
+	Link      string  `json:"link,omitempty"`
+	ExpiresAt int64   `json:"expires_at,omitempty"`
+	Reason    string  `json:"reason,omitempty"`
+	Kind      string  `json:"kind,omitempty"`
+	Data      *string `json:"data,omitempty"`
+	Device    *device `json:"device,omitempty"`
+	CheckCode string  `json:"check_code,omitempty"`
+	Code      string  `json:"code,omitempty"`
+	Message   string  `json:"message,omitempty"`
+}
+
+type device struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+}
+
+// runReceive is `scanin receive`.
+func runReceive(ctx context.Context, args []string, stdio stdio) int {
+	fs := flag.NewFlagSet("scanin receive", flag.ContinueOnError)
+	fs.SetOutput(stdio.err)
+	fs.Usage = func() {}
+	relay := fs.String("relay", "", "the relay's base `URL` (https, or http to loopback)")
+	app := fs.String("app", "", "the app `ID` the codes are for")
+	ttl := fs.Int("ttl", 0, "each code's lifetime in `seconds`, 15 to 300 (default: the app's)")
+	jsonOut := fs.Bool("json", false, "write one JSON object per line to stdout instead of the QR code")
+	once := fs.Bool("once", false, "show one code only: give up when it expires")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			receiveUsageText(stdio.out, fs)
+			return receiveOK
+		}
+		fmt.Fprintln(stdio.err, "Run 'scanin receive --help' for usage.")
+		return receiveUsage
+	}
+	usageError := func(msg string) int {
+		fmt.Fprintf(stdio.err, "scanin receive: %s\nRun 'scanin receive --help' for usage.\n", msg)
+		return receiveUsage
+	}
+	switch {
+	case fs.NArg() > 0:
+		return usageError("unexpected argument " + fs.Arg(0))
+	case *relay == "":
+		return usageError("--relay is required")
+	case *app == "":
+		return usageError("--app is required")
+	case *ttl != 0 && (*ttl < int(protocol.MinTTL.Seconds()) || *ttl > int(protocol.MaxTTL.Seconds())):
+		return usageError(fmt.Sprintf("--ttl must be from %d to %d", int(protocol.MinTTL.Seconds()), int(protocol.MaxTTL.Seconds())))
+	}
+	if _, err := protocol.CheckRelayURL(*relay); err != nil {
+		return usageError(fmt.Sprintf("--relay %q: %v", *relay, err))
+	}
+	if err := protocol.CheckAppID(*app); err != nil {
+		return usageError(fmt.Sprintf("--app %q: %v", *app, err))
+	}
+
+	out := &receiveOutput{json: *jsonOut, stdout: stdio.out, stderr: stdio.err, tty: isTerminal(stdio.err)}
+	r, err := receiver.New(ctx, receiver.Config{Relay: *relay, App: *app, TTL: time.Duration(*ttl) * time.Second})
+	if err != nil {
+		return out.failure(ctx, err)
+	}
+	start := time.Now()
+	for {
+		s, err := r.Listen(ctx)
+		if err != nil {
+			return out.failure(ctx, err)
+		}
+		code, done := waitOnCode(ctx, s, out, r.App().Name)
+		s.Close() // destroys the code's key
+		if done {
+			return code
+		}
+		// The code expired unused.
+		if *once || time.Since(start) >= protocol.WidgetShowLimit {
+			out.emit(receiveEvent{Event: "expired"}, "No phone approved in time: giving up.")
+			return receiveExpired
+		}
+	}
+}
+
+// waitOnCode shows one code and follows its session until it ends. done is
+// false when the code expired unused and the next one should be shown.
+func waitOnCode(ctx context.Context, s *receiver.Session, out *receiveOutput, appName string) (code int, done bool) {
+	out.showCode(s, appName)
+
+	type next struct {
+		ev  receiver.Event
+		err error
+	}
+	events := make(chan next)
+	quit := make(chan struct{})
+	defer close(quit)
+	go func() {
+		for {
+			ev, err := s.Next(ctx)
+			select {
+			case events <- next{ev, err}:
+			case <-quit:
+				return
+			}
+			if err != nil || ev.Type == receiver.EventResult || ev.Type == receiver.EventDenied || ev.Type == receiver.EventExpired {
+				return
+			}
+		}
+	}()
+
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			out.countdown(s.ExpiresAt())
+		case n := <-events:
+			if n.err != nil {
+				return out.failure(ctx, n.err), true
+			}
+			switch n.ev.Type {
+			case receiver.EventScanned:
+				out.emit(receiveEvent{Event: "scanned"}, "Scanned: confirm on the phone.")
+			case receiver.EventRejected:
+				out.emit(receiveEvent{Event: "rejected", Reason: string(n.ev.Reason)},
+					fmt.Sprintf("A message could not be opened (%s: %v); still waiting.", n.ev.Reason, n.ev.Err))
+			case receiver.EventDenied:
+				out.emit(receiveEvent{Event: "denied"}, "Denied on the phone.")
+				return receiveDenied, true
+			case receiver.EventExpired:
+				out.human("Code expired.")
+				return 0, false
+			case receiver.EventResult:
+				out.result(n.ev)
+				return receiveOK, true
+			}
+		}
+	}
+}
+
+// receiveOutput writes either JSON lines to stdout, or a person's view to
+// stderr with only the payload on stdout.
+type receiveOutput struct {
+	json           bool
+	stdout, stderr io.Writer
+	tty            bool // stderr is a terminal: the countdown rewrites its line
+	countdownShown bool
+}
+
+func (o *receiveOutput) emit(ev receiveEvent, text string) {
+	if o.json {
+		b, err := json.Marshal(ev)
+		if err != nil { // cannot happen: the event holds only strings and numbers
+			fmt.Fprintf(o.stderr, "scanin receive: failed to write a %s event: %v\n", ev.Event, err)
+			return
+		}
+		o.stdout.Write(append(b, '\n'))
+		return
+	}
+	o.human(text)
+}
+
+func (o *receiveOutput) human(text string) {
+	if o.json {
+		return
+	}
+	if o.countdownShown {
+		fmt.Fprint(o.stderr, "\n")
+		o.countdownShown = false
+	}
+	fmt.Fprintln(o.stderr, text)
+}
+
+func (o *receiveOutput) showCode(s *receiver.Session, appName string) {
+	if o.json {
+		o.emit(receiveEvent{Event: "link", Link: s.Link(), ExpiresAt: s.ExpiresAt().UnixMilli()}, "")
+		return
+	}
+	qr, err := terminalQR(s.Link())
+	if err != nil {
+		o.human("(cannot draw the QR code: " + err.Error() + ")")
+	} else {
+		o.human(qr)
+	}
+	o.human(s.Link())
+	o.human(fmt.Sprintf("Scan with the %s app to sign in. Expires in %d s.", appName, secondsUntil(s.ExpiresAt())))
+}
+
+// countdown rewrites the time left, on a terminal only: in a log, one
+// line per second would bury everything else.
+func (o *receiveOutput) countdown(expiresAt time.Time) {
+	if o.json || !o.tty {
+		return
+	}
+	fmt.Fprintf(o.stderr, "\rExpires in %3d s ", secondsUntil(expiresAt))
+	o.countdownShown = true
+}
+
+func (o *receiveOutput) result(ev receiver.Event) {
+	m := ev.Message
+	if o.json {
+		e := receiveEvent{Event: "result", Kind: string(m.Kind), Data: &m.Data, CheckCode: ev.CheckCode}
+		if m.Device != nil {
+			e.Device = &device{Name: m.Device.Name, Type: m.Device.Type}
+		}
+		o.emit(e, "")
+		return
+	}
+	from := ""
+	if m.Device != nil {
+		from = fmt.Sprintf(" from %s (%s)", m.Device.Name, m.Device.Type)
+	}
+	o.human(fmt.Sprintf("Received a %s%s, check code %s.", m.Kind, from, ev.CheckCode))
+	fmt.Fprintln(o.stdout, m.Data)
+}
+
+// failure reports an error and returns the exit code for it.
+func (o *receiveOutput) failure(ctx context.Context, err error) int {
+	if ctx.Err() != nil {
+		o.human("Interrupted.")
+		return receiveInterrupted
+	}
+	code := "error"
+	var perr *protocol.Error
+	if errors.As(err, &perr) && perr.Code != "" {
+		code = string(perr.Code)
+	}
+	if o.json {
+		o.emit(receiveEvent{Event: "error", Code: code, Message: err.Error()}, "")
+	}
+	// On stderr in both modes: a script reads the event, a person the line.
+	o.human("scanin receive: " + err.Error())
+	if o.json {
+		fmt.Fprintln(o.stderr, "scanin receive: "+err.Error())
+	}
+	return receiveFailed
+}
+
+// terminalQR draws a QR code with half-block characters, two modules per
+// character cell. The drawn parts are the light modules, quiet zone
+// included, which suits the usual light-on-dark terminal; phone scanners
+// also read the inverted code a dark-on-light terminal shows.
+func terminalQR(link string) (string, error) {
+	qr, err := qrcode.New(link, qrcode.Low)
+	if err != nil {
+		return "", fmt.Errorf("failed to encode the link: %w", err)
+	}
+	return qr.ToSmallString(false), nil
+}
+
+func secondsUntil(t time.Time) int {
+	return max(0, int(time.Until(t).Round(time.Second)/time.Second))
+}
+
+// isTerminal reports whether w is a character device, such as a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }

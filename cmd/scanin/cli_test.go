@@ -1,0 +1,272 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The CLI is tested as a person runs it: the real binary, built once by
+// TestMain, against a real relay (server/relaytest) on loopback.
+
+// scaninBinary is the binary TestMain built. It is set once, before any
+// test runs, and only read afterwards.
+var scaninBinary string
+
+func TestMain(m *testing.M) {
+	os.Exit(testMain(m))
+}
+
+func testMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "scanin-cli-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	scaninBinary = filepath.Join(dir, "scanin")
+	build := exec.Command("go", "build", "-o", scaninBinary, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "failed to build scanin: %v\n%s", err, out)
+		return 1
+	}
+	code := m.Run()
+	if code == 0 {
+		if err := checkGoroutines(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	return code
+}
+
+// checkGoroutines fails when goroutines outlive the tests, polling for a
+// while so connections being torn down can finish.
+func checkGoroutines() error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		var leaked []string
+		for _, g := range strings.Split(string(buf), "\n\n") {
+			if strings.Contains(g, "checkGoroutines") || strings.Contains(g, "testing.(*M).") ||
+				strings.Contains(g, "os/signal.") || strings.Contains(g, "runtime.ensureSigM") {
+				continue
+			}
+			leaked = append(leaked, g)
+		}
+		if len(leaked) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("leaked %d goroutines:\n\n%s", len(leaked), strings.Join(leaked, "\n\n"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// result is how a finished command ended.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// scanin runs the binary to completion with stdin and returns its exit
+// code and output.
+func scanin(t *testing.T, stdin string, args ...string) result {
+	t.Helper()
+	c := scaninCommand(t, args...)
+	c.cmd.Stdin = strings.NewReader(stdin)
+	if err := c.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return c.wait()
+}
+
+// process is the binary about to run, for tests that feed it stdin
+// step by step.
+type process struct {
+	t              *testing.T
+	cmd            *exec.Cmd
+	stdout, stderr lockedBuffer
+}
+
+func scaninCommand(t *testing.T, args ...string) *process {
+	c := &process{t: t, cmd: exec.Command(scaninBinary, args...)}
+	c.cmd.Stdout, c.cmd.Stderr = &c.stdout, &c.stderr
+	return c
+}
+
+// StdinPipe is exec.Cmd's, before Start.
+func (c *process) StdinPipe() (io.WriteCloser, error) { return c.cmd.StdinPipe() }
+
+// wait waits for the started command, at most a minute.
+func (c *process) wait() result {
+	c.t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- c.cmd.Wait() }()
+	select {
+	case err := <-done:
+		var exit *exec.ExitError
+		if err != nil && !errors.As(err, &exit) {
+			c.t.Fatalf("%s: %v", c.cmd, err)
+		}
+	case <-time.After(60 * time.Second):
+		c.cmd.Process.Kill()
+		<-done
+		c.t.Fatalf("%s did not finish in 60 s\nstdout: %s\nstderr: %s", c.cmd, c.stdout.String(), c.stderr.String())
+	}
+	return result{c.cmd.ProcessState.ExitCode(), c.stdout.String(), c.stderr.String()}
+}
+
+// wantExit checks a command's exit code, and that stderr says something
+// whenever it failed.
+func wantExit(t *testing.T, what string, r result, code int) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("%s: exit %d, want %d\nstdout: %s\nstderr: %s", what, r.code, code, r.stdout, r.stderr)
+	}
+	if code != 0 && strings.TrimSpace(r.stderr) == "" && code != sendDeclined {
+		t.Errorf("%s: exit %d with nothing on stderr", what, code)
+	}
+}
+
+// event is one line of `scanin receive --json`.
+type event struct {
+	Event     string `json:"event"`
+	Link      string `json:"link"`
+	ExpiresAt int64  `json:"expires_at"`
+	Reason    string `json:"reason"`
+	Kind      string `json:"kind"`
+	Data      string `json:"data"`
+	Device    *struct {
+		Name string `json:"name"`
+		Type string `json:"type"`
+	} `json:"device"`
+	CheckCode string `json:"check_code"`
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+}
+
+// receiving is a running `scanin receive --json`.
+type receiving struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	events chan event
+	stderr lockedBuffer
+	exited chan struct{}
+}
+
+// lockedBuffer is stderr, written by exec's copying goroutine while a
+// failing test may read it.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// receive starts `scanin receive --json` with args; the test ends it if
+// it is still running.
+func receive(t *testing.T, args ...string) *receiving {
+	t.Helper()
+	r := &receiving{t: t, events: make(chan event, 16), exited: make(chan struct{})}
+	r.cmd = exec.Command(scaninBinary, append([]string{"receive", "--json"}, args...)...)
+	r.cmd.Stderr = &r.stderr
+	stdout, err := r.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(r.exited)
+		defer close(r.events)
+		sc := bufio.NewScanner(stdout)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			var ev event
+			if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+				ev = event{Event: "unparsable", Message: sc.Text()}
+			}
+			r.events <- ev
+		}
+		io.Copy(io.Discard, stdout)
+	}()
+	t.Cleanup(func() {
+		r.cmd.Process.Kill()
+		<-r.exited
+		r.cmd.Wait()
+	})
+	return r
+}
+
+// next waits for the next event.
+func (r *receiving) next(want string) event {
+	r.t.Helper()
+	select {
+	case ev, ok := <-r.events:
+		if !ok {
+			r.t.Fatalf("receive ended before %q\nstderr: %s", want, r.stderr.String())
+		}
+		if ev.Event != want {
+			r.t.Fatalf("receive: got %+v, want %q", ev, want)
+		}
+		return ev
+	case <-time.After(60 * time.Second):
+		r.t.Fatalf("receive: no %q event in 60 s", want)
+	}
+	return event{}
+}
+
+// exit waits for the receiver to end and checks its exit code and that it
+// wrote nothing more.
+func (r *receiving) exit(code int) {
+	r.t.Helper()
+	select {
+	case ev, ok := <-r.events:
+		if ok {
+			r.t.Fatalf("receive: unexpected %+v", ev)
+		}
+	case <-time.After(30 * time.Second):
+		r.t.Fatal("receive did not end in 30 s")
+	}
+	r.cmd.Wait()
+	if got := r.cmd.ProcessState.ExitCode(); got != code {
+		r.t.Fatalf("receive: exit %d, want %d\nstderr: %s", got, code, r.stderr.String())
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after 30 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s in 30 s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

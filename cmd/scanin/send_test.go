@@ -1,0 +1,308 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/scanin/scanin/protocol"
+	"github.com/scanin/scanin/server"
+	"github.com/scanin/scanin/server/relaytest"
+)
+
+// TestTokenArrivesIntact: receive --json ↔ send --yes, with a token read
+// byte for byte from a file; then a second send finds the session used.
+func TestTokenArrivesIntact(t *testing.T) {
+	t.Parallel()
+	relay := relaytest.NewServer(t, server.Config{})
+	recv := receive(t, "--relay", relay.URL(), "--app", "demo", "--once")
+	link := recv.next("link")
+	if link.ExpiresAt < time.Now().Add(50*time.Second).UnixMilli() {
+		t.Errorf("expires_at %d: want the demo app's 60 s ttl", link.ExpiresAt)
+	}
+
+	const token = "tok_Ωmega \"quoted\" \\ back\tslash\n"
+	file := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(file, []byte(token), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := scanin(t, "", "send", "--link", link.Link, "--data-file", file, "--yes", "--device-name", "test box")
+	wantExit(t, "send", r, sendOK)
+	for _, want := range []string{"Sign in to Demo", "(demo)", "scanin terminal on", "127.0.0.1", "same network", "Time left:", "Delivered"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("send's output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "Log in?") {
+		t.Errorf("send --yes asked anyway:\n%s", r.stdout)
+	}
+
+	recv.next("scanned")
+	res := recv.next("result")
+	if res.Kind != "token" || res.Data != token || res.Device == nil || res.Device.Name != "test box" || res.Device.Type != "cli" {
+		t.Errorf("result %+v (device %+v), want the token from %q", res, res.Device, "test box")
+	}
+	if !strings.Contains(r.stdout, "check code "+res.CheckCode) {
+		t.Errorf("the check codes differ: receiver %q, sender said:\n%s", res.CheckCode, r.stdout)
+	}
+	recv.exit(receiveOK)
+
+	r = scanin(t, "", "send", "--link", link.Link, "--data", "again", "--yes")
+	wantExit(t, "send to a used session", r, sendAlreadyUsed)
+	if !strings.Contains(r.stderr, "already used") {
+		t.Errorf("stderr: %s", r.stderr)
+	}
+}
+
+// TestPrompt: without --yes, send asks. No answer sends nothing; "yes"
+// delivers.
+func TestPrompt(t *testing.T) {
+	t.Parallel()
+	relay := relaytest.NewServer(t, server.Config{})
+	recv := receive(t, "--relay", relay.URL(), "--app", "demo", "--once")
+	link := recv.next("link")
+
+	r := scanin(t, "", "send", "--link", link.Link, "--data", "tok")
+	wantExit(t, "send with stdin closed", r, sendNoAnswer)
+	if !strings.Contains(r.stdout, "Log in? [y/N]") {
+		t.Errorf("send did not ask:\n%s", r.stdout)
+	}
+	recv.next("scanned")
+
+	r = scanin(t, "YES\n", "send", "--link", link.Link, "--data", "tok", "--kind", "data")
+	wantExit(t, "send answered yes", r, sendOK)
+	// The relay tells the receiver "scanned" once, at the first read.
+	if res := recv.next("result"); res.Kind != "data" || res.Data != "tok" {
+		t.Errorf("result %+v", res)
+	}
+	recv.exit(receiveOK)
+}
+
+// TestDeny: answering no denies the session; the receiver exits denied.
+func TestDeny(t *testing.T) {
+	t.Parallel()
+	relay := relaytest.NewServer(t, server.Config{})
+	recv := receive(t, "--relay", relay.URL(), "--app", "demo")
+	link := recv.next("link")
+	r := scanin(t, "n\n", "send", "--link", link.Link, "--data", "tok")
+	wantExit(t, "send answered no", r, sendDeclined)
+	if !strings.Contains(r.stdout, "Log in? [y/N]") || !strings.Contains(r.stdout, "Denied") {
+		t.Errorf("send's output:\n%s", r.stdout)
+	}
+	recv.next("scanned")
+	recv.next("denied")
+	recv.exit(receiveDenied)
+
+	r = scanin(t, "", "send", "--link", link.Link, "--data", "tok", "--yes")
+	wantExit(t, "send to a denied session", r, sendAlreadyUsed)
+}
+
+// TestExpiry: a code expires while the phone's confirmation screen is up.
+// Approving then, and reading afterwards, both end expired; the receiver
+// gives up (--once). Runs 15 s, in parallel.
+func TestExpiry(t *testing.T) {
+	t.Parallel()
+	relay := relaytest.NewServer(t, server.Config{})
+	recv := receive(t, "--relay", relay.URL(), "--app", "demo", "--ttl", "15", "--once")
+	link := recv.next("link")
+
+	send := scaninCommand(t, "send", "--link", link.Link, "--data", "tok")
+	stdin, err := send.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := send.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	recv.next("scanned") // the confirmation screen is up
+	recv.next("expired") // and the person took too long
+	recv.exit(receiveExpired)
+	stdin.Write([]byte("y\n"))
+	stdin.Close()
+	r := send.wait()
+	wantExit(t, "send approved too late", r, sendExpired)
+	if !strings.Contains(r.stdout, "Time left:   1") {
+		t.Errorf("send showed no time left near 15 s:\n%s", r.stdout)
+	}
+
+	r = scanin(t, "", "send", "--link", link.Link, "--data", "late", "--yes")
+	wantExit(t, "send after expiry", r, sendExpired)
+	if !strings.Contains(r.stderr, "expired") {
+		t.Errorf("stderr: %s", r.stderr)
+	}
+}
+
+// TestRotationAndInterrupt: without --once a new code follows an expired
+// one, with a fresh sid and key; Ctrl-C ends the receiver.
+func TestRotationAndInterrupt(t *testing.T) {
+	t.Parallel()
+	relay := relaytest.NewServer(t, server.Config{})
+	recv := receive(t, "--relay", relay.URL(), "--app", "demo", "--ttl", "15")
+	first := recv.next("link")
+	second := recv.next("link")
+	l1, err1 := protocol.ParseLink(first.Link, nil)
+	l2, err2 := protocol.ParseLink(second.Link, nil)
+	if err1 != nil || err2 != nil {
+		t.Fatalf("links do not parse: %v, %v", err1, err2)
+	}
+	if l1.SessionID == l2.SessionID || string(l1.PublicKey) == string(l2.PublicKey) {
+		t.Error("the rotated code reuses the sid or the key")
+	}
+	if second.ExpiresAt <= first.ExpiresAt {
+		t.Errorf("second code expires at %d, first at %d", second.ExpiresAt, first.ExpiresAt)
+	}
+	// The old code is dead, the new one works.
+	wantExit(t, "send to the old code", scanin(t, "", "send", "--link", first.Link, "--data", "x", "--yes"), sendExpired)
+	if err := recv.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	recv.exit(receiveInterrupted)
+}
+
+// TestPending: the receiver is gone (killed) but its session lives on: the
+// relay holds the payload, and send exits 0 saying so.
+func TestPending(t *testing.T) {
+	t.Parallel()
+	relay := relaytest.NewServer(t, server.Config{Limits: server.Limits{AckWait: time.Second}})
+	recv := receive(t, "--relay", relay.URL(), "--app", "demo")
+	link := recv.next("link")
+	recv.cmd.Process.Kill()
+	<-recv.exited
+	r := scanin(t, "", "send", "--link", link.Link, "--data", "tok", "--yes")
+	wantExit(t, "send with no receiver", r, sendOK)
+	if !strings.Contains(r.stdout, "Pending") {
+		t.Errorf("stdout: %s", r.stdout)
+	}
+}
+
+func TestNotFound(t *testing.T) {
+	t.Parallel()
+	relay := relaytest.NewServer(t, server.Config{})
+	r := scanin(t, "", "send", "--link", unusedLink(t, relay.URL()), "--data", "tok", "--yes")
+	wantExit(t, "send to an unknown session", r, sendNotFound)
+}
+
+// TestRejected: a link whose key was swapped: the receiver cannot open the
+// payload and rejects it, and keeps waiting for the real one.
+func TestRejected(t *testing.T) {
+	t.Parallel()
+	relay := relaytest.NewServer(t, server.Config{})
+	recv := receive(t, "--relay", relay.URL(), "--app", "demo", "--once")
+	link := recv.next("link")
+	l, err := protocol.ParseLink(link.Link, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _ := protocol.ParseLink(unusedLink(t, relay.URL()), nil)
+	l.PublicKey = other.PublicKey
+
+	r := scanin(t, "", "send", "--link", l.String(), "--data", "tok", "--yes")
+	wantExit(t, "send to the wrong key", r, sendRejected)
+	recv.next("scanned")
+	if ev := recv.next("rejected"); ev.Reason != "decrypt" {
+		t.Errorf("rejected for %q, want decrypt", ev.Reason)
+	}
+	wantExit(t, "send to the right key", scanin(t, "", "send", "--link", link.Link, "--data", "tok", "--yes"), sendOK)
+	recv.next("scanned")
+	recv.next("result")
+	recv.exit(receiveOK)
+}
+
+// TestTooLarge: too large for this relay (1 KiB), and too large for the
+// protocol (the SDK refuses before sending).
+func TestTooLarge(t *testing.T) {
+	t.Parallel()
+	relay := relaytest.NewServer(t, server.Config{Limits: server.Limits{MaxSealedSize: 1024}})
+	recv := receive(t, "--relay", relay.URL(), "--app", "demo", "--once")
+	link := recv.next("link")
+	r := scanin(t, "", "send", "--link", link.Link, "--data", strings.Repeat("x", 2000), "--yes")
+	wantExit(t, "send over the relay's limit", r, sendTooLarge)
+	file := filepath.Join(t.TempDir(), "big")
+	if err := os.WriteFile(file, []byte(strings.Repeat("x", protocol.MaxSealedSize)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = scanin(t, "", "send", "--link", link.Link, "--data-file", file, "--yes")
+	wantExit(t, "send over the protocol's limit", r, sendTooLarge)
+}
+
+// TestRateLimited: a relay allowing two sender requests a minute.
+func TestRateLimited(t *testing.T) {
+	t.Parallel()
+	relay := relaytest.NewServer(t, server.Config{Limits: server.Limits{SenderRequestsPerMinute: 2}})
+	link := unusedLink(t, relay.URL())
+	for i := 0; i < 2; i++ {
+		wantExit(t, "send within the limit", scanin(t, "", "send", "--link", link, "--data", "x", "--yes"), sendNotFound)
+	}
+	r := scanin(t, "", "send", "--link", link, "--data", "x", "--yes")
+	wantExit(t, "send over the limit", r, sendRateLimited)
+	if !strings.Contains(r.stderr, "try again in") {
+		t.Errorf("stderr: %s", r.stderr)
+	}
+}
+
+func TestNetworkError(t *testing.T) {
+	t.Parallel()
+	relay := relaytest.NewServer(t, server.Config{})
+	link := unusedLink(t, relay.URL())
+	relay.Close()
+	r := scanin(t, "", "send", "--link", link, "--data", "x", "--yes")
+	wantExit(t, "send to a stopped relay", r, sendNetwork)
+}
+
+func TestSendRefusesBadInput(t *testing.T) {
+	t.Parallel()
+	link := unusedLink(t, "https://relay.example")
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+	}{
+		{"no link", []string{"--data", "x"}, sendUsage},
+		{"no data", []string{"--link", link}, sendUsage},
+		{"both data", []string{"--link", link, "--data", "x", "--data-file", "f"}, sendUsage},
+		{"bad kind", []string{"--link", link, "--data", "x", "--kind", "cookie"}, sendUsage},
+		{"stdin without --yes", []string{"--link", link, "--data-file", "-"}, sendUsage},
+		{"unknown flag", []string{"--link", link, "--data", "x", "--bogus"}, sendUsage},
+		{"extra argument", []string{"--link", link, "--data", "x", "extra"}, sendUsage},
+		{"missing file", []string{"--link", link, "--data-file", "/nonexistent/token"}, sendFailed},
+		{"empty file name", []string{"--link", link, "--data-file", ""}, sendFailed},
+		{"empty data and a file", []string{"--link", link, "--data", "", "--data-file", "f"}, sendUsage},
+		{"not a link", []string{"--link", "https://example.com/", "--data", "x", "--yes"}, sendBadLink},
+		{"plain http relay", []string{"--link", unusedLink(t, "http://relay.example"), "--data", "x", "--yes"}, sendBadLink},
+		{"version 2", []string{"--link", strings.Replace(link, "v=1", "v=2", 1), "--data", "x", "--yes"}, sendBadLink},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantExit(t, "send "+strings.Join(tc.args, " "), scanin(t, "", append([]string{"send"}, tc.args...)...), tc.code)
+		})
+	}
+}
+
+func TestSendHelp(t *testing.T) {
+	t.Parallel()
+	r := scanin(t, "", "send", "--help")
+	wantExit(t, "send --help", r, sendOK)
+	for _, e := range sendExits() {
+		if !strings.Contains(r.stdout, e.meaning) {
+			t.Errorf("--help lacks exit code %d (%s)", e.exit, e.meaning)
+		}
+	}
+	for _, flag := range []string{"-link", "-data", "-data-file", "-kind", "-yes"} {
+		if !strings.Contains(r.stdout, flag) {
+			t.Errorf("--help lacks %s", flag)
+		}
+	}
+}
+
+// unusedLink is a well-formed link to relay for a session nobody made.
+func unusedLink(t *testing.T, relay string) string {
+	t.Helper()
+	key, err := protocol.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer key.Destroy()
+	return protocol.Link{Base: relay + "/link", App: "demo", SessionID: protocol.NewSessionID(), PublicKey: key.PublicKey(), Relay: relay}.String()
+}

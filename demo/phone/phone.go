@@ -1,0 +1,49 @@
+// Package phone is the demo phone page, served by the demo relay at /phone:
+// it plays the integrator's mobile app (a demo user already signed in), with
+// a scanner, the mandatory confirmation screen, and Log in / Deny. Its logic
+// is the mobile SDK compiled to WebAssembly (see ./wasm), built by build.sh
+// into dist/phone.wasm.
+package phone
+
+import (
+	"bytes"
+	"embed"
+	"io/fs"
+	"net/http"
+	"time"
+
+	wasmexec "github.com/scanin/scanin/wasm_exec"
+)
+
+//go:embed static all:dist
+var files embed.FS
+
+// Handler serves the phone page at prefix (e.g. "/phone") and its files
+// below it.
+func Handler(prefix string) http.Handler {
+	staticFS, _ := fs.Sub(files, "static")
+	distFS, _ := fs.Sub(files, "dist")
+	mux := http.NewServeMux()
+	serveFile := func(pattern string, fsys fs.FS, name, contentType string) {
+		mux.HandleFunc("GET "+prefix+pattern, func(w http.ResponseWriter, r *http.Request) {
+			b, err := fs.ReadFile(fsys, name)
+			if err != nil {
+				http.Error(w, name+" is not built: run ./build.sh", http.StatusNotFound)
+				return
+			}
+			w.Header().Set("Content-Type", contentType)
+			w.Header().Set("Cache-Control", "no-cache")
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(b))
+		})
+	}
+	serveFile("", staticFS, "phone.html", "text/html; charset=utf-8")
+	serveFile("/phone.js", staticFS, "phone.js", "text/javascript; charset=utf-8")
+	serveFile("/phone.css", staticFS, "phone.css", "text/css; charset=utf-8")
+	serveFile("/phone.wasm", distFS, "phone.wasm", "application/wasm")
+	mux.HandleFunc("GET "+prefix+"/wasm_exec.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		http.ServeContent(w, r, "wasm_exec.js", time.Time{}, bytes.NewReader(wasmexec.JS()))
+	})
+	return mux
+}

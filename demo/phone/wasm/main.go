@@ -1,0 +1,161 @@
+//go:build js && wasm
+
+// Command wasm is the demo phone page's logic: the mobile SDK (the same Go
+// code an Android or iOS app binds with gomobile) compiled to WebAssembly
+// and exposed to phone.js as globalThis.scaninPhone. Its net/http requests
+// go through the browser's fetch. It also decodes QR codes from camera
+// frames and pictures with gozxing, for browsers without BarcodeDetector.
+//
+// Size is no concern here (it is a demo page, not the widget), so it uses
+// the standard library freely.
+package main
+
+import (
+	"syscall/js"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
+
+	"github.com/scanin/scanin/mobile"
+)
+
+// phone holds the session the person is looking at. It is touched only from
+// the goroutines the JS callbacks start, one at a time, because phone.js
+// waits for each promise before offering the next action.
+type phone struct {
+	client  *mobile.Client
+	session *mobile.Session
+}
+
+func main() {
+	p := &phone{client: mobile.ClientForAnyApp()}
+	api := js.Global().Get("Object").New()
+	api.Set("inspect", promiseFunc(p.inspect))
+	api.Set("approve", promiseFunc(p.approve))
+	api.Set("deny", promiseFunc(p.deny))
+	api.Set("decodeQR", js.FuncOf(decodeQR))
+	js.Global().Set("scaninPhone", api)
+	if ready := js.Global().Get("scaninPhoneReady"); ready.Type() == js.TypeFunction {
+		ready.Invoke()
+	}
+	select {} // JS callbacks stop firing once main returns.
+}
+
+// promiseFunc wraps a blocking function as a JS function returning a
+// Promise. The work runs on its own goroutine: a JS callback must never
+// block, or the browser's event loop (and fetch with it) would stall.
+func promiseFunc(f func(args []js.Value) map[string]any) js.Func {
+	return js.FuncOf(func(this js.Value, args []js.Value) any {
+		return js.Global().Get("Promise").New(js.FuncOf(func(_ js.Value, cb []js.Value) any {
+			resolve := cb[0]
+			go func() { resolve.Invoke(js.ValueOf(f(args))) }()
+			return nil
+		}))
+	})
+}
+
+func (p *phone) inspect(args []js.Value) map[string]any {
+	if len(args) < 1 || args[0].Type() != js.TypeString {
+		return map[string]any{"error": "No link to read."}
+	}
+	s, err := p.client.Inspect(args[0].String())
+	if err != nil {
+		return map[string]any{"error": describeError(err)}
+	}
+	p.session = s
+	return map[string]any{
+		"appName":     s.AppName(),
+		"origin":      s.Origin(),
+		"browser":     s.Browser(),
+		"requesterIP": s.RequesterIP(),
+		"senderIP":    s.SenderIP(),
+		"sameNetwork": s.SameNetwork(),
+		"secondsLeft": s.SecondsLeft(),
+	}
+}
+
+func (p *phone) approve(args []js.Value) map[string]any {
+	if p.session == nil || len(args) < 4 {
+		return outcomeResult(&mobile.Outcome{Code: mobile.CodeBadRequest, Message: "nothing to approve"})
+	}
+	return outcomeResult(p.session.Approve(args[0].String(), args[1].String(), args[2].String(), args[3].String()))
+}
+
+func (p *phone) deny(args []js.Value) map[string]any {
+	if p.session == nil {
+		return outcomeResult(&mobile.Outcome{Code: mobile.CodeBadRequest, Message: "nothing to deny"})
+	}
+	return outcomeResult(p.session.Deny())
+}
+
+// outcomeResult turns an outcome into what the person reads.
+func outcomeResult(o *mobile.Outcome) map[string]any {
+	title, text := "Something went wrong", o.Message
+	switch o.Code {
+	case mobile.CodeDelivered:
+		title, text = "You're signed in", "The other screen is now signed in as you."
+	case mobile.CodePending:
+		title, text = "Sent", "The other screen will pick it up as soon as it reconnects."
+	case mobile.CodeDenied:
+		title, text = "Denied", "Nothing was sent. The other screen shows a new code."
+	case mobile.CodeExpired:
+		title, text = "Too late", "The code expired. Ask for a new one."
+	case mobile.CodeAlreadyUsed:
+		title, text = "Already used", "This code was used already. Scan the new one."
+	case mobile.CodeNotFound:
+		title, text = "Unknown code", "The relay does not know this code."
+	case mobile.CodeRejected:
+		title, text = "Not accepted", "The other screen could not open the message: scan its current code."
+	case mobile.CodeRateLimited:
+		title = "Slow down"
+	case mobile.CodeNetworkError:
+		title = "No connection"
+	}
+	return map[string]any{"code": o.Code, "title": title, "text": text, "checkCode": o.CheckCode}
+}
+
+// describeError is the sentence the phone shows when a link cannot be read.
+func describeError(err error) string {
+	switch mobile.ErrorCode(err) {
+	case mobile.CodeExpired:
+		return "This code has expired. Ask for a new one."
+	case mobile.CodeAlreadyUsed:
+		return "This code was used already."
+	case mobile.CodeNotFound:
+		return "The relay does not know this code."
+	case mobile.CodeNetworkError:
+		return "Could not reach the relay: " + err.Error()
+	}
+	return err.Error()
+}
+
+// decodeQR decodes a QR code from RGBA pixels (an ImageData's data).
+func decodeQR(_ js.Value, args []js.Value) any {
+	if len(args) < 3 {
+		return nil
+	}
+	width, height := args[1].Int(), args[2].Int()
+	if width <= 0 || height <= 0 || args[0].Get("length").Int() != width*height*4 {
+		return nil
+	}
+	rgba := make([]byte, width*height*4)
+	js.CopyBytesToGo(rgba, args[0]) // accepts the Uint8ClampedArray of ImageData
+	lum := make([]byte, width*height)
+	for i := range lum {
+		r, g, b := int(rgba[4*i]), int(rgba[4*i+1]), int(rgba[4*i+2])
+		lum[i] = byte((r*299 + g*587 + b*114) / 1000)
+	}
+	src, err := gozxing.NewPlanarYUVLuminanceSource(lum, width, height, 0, 0, width, height, false)
+	if err != nil {
+		return nil
+	}
+	bmp, err := gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(src))
+	if err != nil {
+		return nil
+	}
+	result, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+	if err != nil {
+		return nil
+	}
+	return result.GetText()
+}

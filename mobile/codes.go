@@ -1,0 +1,209 @@
+package mobile
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/scanin/scanin/protocol"
+)
+
+// Outcome and error codes: one vocabulary for Outcome.Code and ErrorCode,
+// so a Kotlin or Swift UI can switch on a string.
+const (
+	// CodeDelivered: the browser opened the payload and acknowledged it.
+	CodeDelivered = "delivered"
+	// CodePending: the relay holds the payload; the browser will pick it up
+	// when it reconnects, before the session expires.
+	CodePending = "pending"
+	// CodeDenied: the session is ended; the browser was told "denied".
+	CodeDenied = "denied"
+	// CodeExpired: the session's time ran out. Scan a fresh code.
+	CodeExpired = "expired"
+	// CodeAlreadyUsed: the session was delivered or denied already.
+	CodeAlreadyUsed = "already_used"
+	// CodeNotFound: the relay knows no such session (or no such app).
+	CodeNotFound = "not_found"
+	// CodeRejected: the browser could not open the payload (a wrong key,
+	// or the phone's clock is far off). The session stays open.
+	CodeRejected = "rejected"
+	// CodeRateLimited: too many requests from this network; see
+	// RetryAfterSeconds.
+	CodeRateLimited = "rate_limited"
+	// CodeTooLarge: the payload does not fit in a sealed message.
+	CodeTooLarge = "too_large"
+	// CodeBadRequest: the relay or the SDK refused the request's shape (an
+	// unknown kind, for example).
+	CodeBadRequest = "bad_request"
+	// CodeUnavailable: the relay is at capacity or shutting down.
+	CodeUnavailable = "unavailable"
+	// CodeConflict: another delivery to this session is in flight; see
+	// RetryAfterSeconds.
+	CodeConflict = "conflict"
+	// CodeNetworkError: the relay could not be reached or did not answer.
+	// Retrying Approve is safe.
+	CodeNetworkError = "network_error"
+	// CodeCancelled: Client.Close was called.
+	CodeCancelled = "cancelled"
+	// CodeUnexpected: the relay answered something the protocol does not
+	// define.
+	CodeUnexpected = "unexpected"
+)
+
+// Codes for a scanned link that breaks a rule of PROTOCOL.md, one per rule.
+const (
+	// CodeLinkMalformed: not a scanin link at all (no fragment, bad escapes).
+	CodeLinkMalformed = "link_malformed"
+	// CodeLinkVersion: a protocol version this SDK does not speak.
+	CodeLinkVersion = "link_version"
+	// CodeLinkMissing: a required parameter is missing (see ScanError.Param).
+	CodeLinkMissing = "link_missing"
+	// CodeLinkRepeated: a parameter appears twice.
+	CodeLinkRepeated = "link_repeated"
+	// CodeLinkSessionID: the session id is not 16 bytes of base64url.
+	CodeLinkSessionID = "link_session_id"
+	// CodeLinkKey: the public key is not 32 bytes of base64url.
+	CodeLinkKey = "link_key"
+	// CodeLinkApp: the app id is malformed.
+	CodeLinkApp = "link_app"
+	// CodeLinkInsecureRelay: the relay is plain http to a host other than
+	// this machine.
+	CodeLinkInsecureRelay = "link_insecure_relay"
+	// CodeLinkRelay: the relay URL is malformed.
+	CodeLinkRelay = "link_relay"
+	// CodeLinkWrongApp: the link is for an app this app is not built for.
+	CodeLinkWrongApp = "link_wrong_app"
+)
+
+// ScanError is why a link could not be inspected: a link that breaks a
+// rule, or a relay that refused or could not be reached. Every error the
+// Client and Session return is one; ErrorCode reads its Code through a
+// binding, where the error arrives as an Exception or NSError.
+type ScanError struct {
+	// Code is one of the Code* constants.
+	Code string
+	// Message is a sentence for logs and developers; show the person a
+	// text chosen by Code instead.
+	Message string
+	// Param is the link parameter at fault ("v", "a", "s", "k", "r") for
+	// the CodeLink* codes, or empty.
+	Param string
+	// RetryAfterSeconds is how long to wait before trying again, for
+	// CodeRateLimited and CodeConflict; 0 otherwise.
+	RetryAfterSeconds int
+
+	err error
+}
+
+// Error returns "scanin: CODE: message", the text an Exception or NSError
+// carries.
+func (e *ScanError) Error() string {
+	if e.Message == "" {
+		return "scanin: " + e.Code
+	}
+	return "scanin: " + e.Code + ": " + e.Message
+}
+
+// Unwrap returns the underlying error, such as a protocol.ErrLink* rule or
+// the network error, for errors.Is in Go.
+func (e *ScanError) Unwrap() error { return e.err }
+
+// IsLinkError reports whether the link itself was refused, before any
+// request: the person scanned something that is not a valid code for this
+// app, and scanning on makes sense.
+func (e *ScanError) IsLinkError() bool {
+	return strings.HasPrefix(e.Code, "link_")
+}
+
+// ErrorCode returns the Code of an error the SDK returned, "" for nil, and
+// CodeUnexpected for any other error. Through a binding, pass the
+// Exception or NSError the call threw back in.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var se *ScanError
+	if errors.As(err, &se) {
+		return se.Code
+	}
+	return CodeUnexpected
+}
+
+// ErrorRetryAfterSeconds returns how long to wait before retrying after an
+// error the SDK returned (rate limited, conflict), or 0.
+func ErrorRetryAfterSeconds(err error) int {
+	var se *ScanError
+	if errors.As(err, &se) {
+		return se.RetryAfterSeconds
+	}
+	return 0
+}
+
+// linkError turns a protocol link rejection into a ScanError.
+func linkError(err error) *ScanError {
+	se := &ScanError{Code: linkCode(err), Message: err.Error(), err: err}
+	var le *protocol.LinkError
+	if errors.As(err, &le) {
+		se.Param = le.Param
+	}
+	return se
+}
+
+// linkCode maps each rule of protocol.ParseLink to its code.
+func linkCode(err error) string {
+	switch {
+	case errors.Is(err, protocol.ErrLinkVersion):
+		return CodeLinkVersion
+	case errors.Is(err, protocol.ErrLinkMissing):
+		return CodeLinkMissing
+	case errors.Is(err, protocol.ErrLinkRepeated):
+		return CodeLinkRepeated
+	case errors.Is(err, protocol.ErrLinkSessionID):
+		return CodeLinkSessionID
+	case errors.Is(err, protocol.ErrLinkKey):
+		return CodeLinkKey
+	case errors.Is(err, protocol.ErrLinkApp):
+		return CodeLinkApp
+	case errors.Is(err, protocol.ErrLinkInsecureRelay):
+		return CodeLinkInsecureRelay
+	case errors.Is(err, protocol.ErrLinkRelay):
+		return CodeLinkRelay
+	case errors.Is(err, protocol.ErrLinkWrongApp):
+		return CodeLinkWrongApp
+	}
+	return CodeLinkMalformed
+}
+
+// Outcome is the answer to Approve or Deny.
+type Outcome struct {
+	// Code is one of the Code* constants.
+	Code string
+	// Message is a sentence for logs and developers.
+	Message string
+	// RetryAfterSeconds is how long to wait before trying again, for
+	// CodeRateLimited and CodeConflict; 0 otherwise.
+	RetryAfterSeconds int
+	// CheckCode is the two-digit code the browser can show in verify mode,
+	// once the payload is sealed; empty otherwise.
+	CheckCode string
+}
+
+// OK reports whether the relay did what was asked: delivered or pending
+// after Approve, denied after Deny.
+func (o *Outcome) OK() bool {
+	return o.Code == CodeDelivered || o.Code == CodePending || o.Code == CodeDenied
+}
+
+// Retryable reports whether trying the same call again later can succeed:
+// network errors, rate limits, conflicts, an unavailable relay.
+func (o *Outcome) Retryable() bool {
+	switch o.Code {
+	case CodeNetworkError, CodeRateLimited, CodeConflict, CodeUnavailable:
+		return true
+	}
+	return false
+}
+
+// outcomeOf turns a failed request into an Outcome.
+func outcomeOf(err *ScanError) *Outcome {
+	return &Outcome{Code: err.Code, Message: err.Message, RetryAfterSeconds: err.RetryAfterSeconds}
+}

@@ -1,0 +1,263 @@
+package receiver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/scanin/scanin/protocol"
+)
+
+// EventType names what happened to a session.
+type EventType string
+
+// The events Next returns. After EventResult, EventDenied and EventExpired
+// the session is over.
+const (
+	// EventScanned: a sender read the session. Nothing about them is told.
+	EventScanned EventType = "scanned"
+	// EventRejected: a sealed message did not open or did not validate; it
+	// was rejected and the session waits on.
+	EventRejected EventType = "rejected"
+	// EventResult: a message opened, validated and was acknowledged.
+	EventResult EventType = "result"
+	// EventDenied: the person denied on their phone.
+	EventDenied EventType = "denied"
+	// EventExpired: the session's time ran out.
+	EventExpired EventType = "expired"
+)
+
+// Event is one thing that happened to a session.
+type Event struct {
+	Type EventType
+	// Message is the opened plaintext, for EventResult.
+	Message protocol.Message
+	// CheckCode is the two-digit verify code, for EventResult.
+	CheckCode string
+	// Reason is what was sent to the relay, for EventRejected; Err says why.
+	Reason protocol.RejectReason
+	Err    error
+}
+
+// Session is one code: its session id, its key, and the connection that
+// waits on it. Its methods are not safe for concurrent use.
+type Session struct {
+	r         *Receiver
+	sid       string
+	key       *protocol.PrivateKey
+	link      protocol.Link
+	conn      *websocket.Conn
+	expiresAt time.Time
+	resume    string
+	ended     bool
+}
+
+// Link returns the link the QR code holds.
+func (s *Session) Link() string { return s.link.String() }
+
+// SessionID returns the session id.
+func (s *Session) SessionID() string { return s.sid }
+
+// ExpiresAt returns when the relay expires the session.
+func (s *Session) ExpiresAt() time.Time { return s.expiresAt }
+
+// Close destroys the key and closes the connection. The relay keeps the
+// session until it expires; a sender then finds it pending or expired.
+func (s *Session) Close() {
+	s.ended = true
+	s.key.Destroy()
+	if s.conn != nil {
+		s.conn.CloseNow()
+		s.conn = nil
+	}
+}
+
+// Next waits for the next event. It answers sealed messages itself: a
+// message that opens and validates is acknowledged and returned as
+// EventResult; any other is rejected (the reason the protocol names) and
+// returned as EventRejected, and the session goes on waiting. A dropped
+// connection is resumed until the session expires.
+func (s *Session) Next(ctx context.Context) (Event, error) {
+	if s.ended {
+		return Event{}, ErrEnded
+	}
+	for {
+		_, data, err := s.conn.Read(ctx)
+		if err != nil {
+			if ev, end, err := s.readFailed(ctx, err); end {
+				return ev, err
+			}
+			continue
+		}
+		f, err := protocol.ParseFrame(data)
+		if err != nil {
+			s.end()
+			return Event{}, fmt.Errorf("failed to read the relay's frame: %w", err)
+		}
+		switch f.Type {
+		case protocol.FrameReady: // after a resume: nothing new
+			s.expiresAt = time.UnixMilli(f.ExpiresAt)
+		case protocol.FrameScanned:
+			return Event{Type: EventScanned}, nil
+		case protocol.FrameDenied:
+			s.end()
+			return Event{Type: EventDenied}, nil
+		case protocol.FrameExpired:
+			s.end()
+			return Event{Type: EventExpired}, nil
+		case protocol.FrameSealed:
+			ev, answered, err := s.open(ctx, f.Sealed)
+			if err != nil {
+				return Event{}, err
+			}
+			if answered {
+				return ev, nil
+			}
+			// The answer was lost with the connection, which is resumed:
+			// the relay hands the sealed message over again.
+		default:
+			s.end()
+			return Event{}, fmt.Errorf("failed to follow the relay: unexpected %q frame", f.Type)
+		}
+	}
+}
+
+// open opens a sealed message and answers the relay. answered is false
+// when the connection dropped before the answer went out and was resumed.
+func (s *Session) open(ctx context.Context, sealed []byte) (ev Event, answered bool, err error) {
+	m, checkCode, err := protocol.OpenMessage(s.key, s.link.App, s.sid, sealed, time.Now())
+	reply := protocol.Frame{Type: protocol.FrameAck}
+	ev = Event{Type: EventResult, Message: m, CheckCode: checkCode}
+	if err != nil {
+		reply = protocol.Frame{Type: protocol.FrameReject, Reason: protocol.RejectReasonFor(err)}
+		ev = Event{Type: EventRejected, Reason: reply.Reason, Err: err}
+	}
+	if werr := s.conn.Write(ctx, websocket.MessageText, reply.AppendJSON(nil)); werr != nil {
+		if ev, end, err := s.readFailed(ctx, werr); end {
+			return ev, true, err
+		}
+		return Event{}, false, nil
+	}
+	if ev.Type == EventResult {
+		s.end()
+	}
+	return ev, true, nil
+}
+
+// readFailed handles a failed read or write: the relay's close code ends
+// the session, a dropped connection is resumed. end reports whether Next
+// must return ev and err.
+func (s *Session) readFailed(ctx context.Context, err error) (ev Event, end bool, _ error) {
+	if ctx.Err() != nil {
+		s.end()
+		return Event{}, true, ctx.Err()
+	}
+	var ce websocket.CloseError
+	if errors.As(err, &ce) {
+		if perr, ok := protocol.ErrorFromClose(int(ce.Code), ce.Reason); ok {
+			s.end()
+			if perr.Code == protocol.CodeExpired {
+				return Event{Type: EventExpired}, true, nil
+			}
+			return Event{}, true, fmt.Errorf("the relay ended the session: %w", perr)
+		}
+		if ce.Code != websocket.StatusGoingAway && ce.Code != websocket.StatusAbnormalClosure {
+			s.end()
+			return Event{}, true, fmt.Errorf("the relay closed the connection: %w", err)
+		}
+	}
+	// Dropped, or the relay is going away: resume, here or on another
+	// instance behind the same URL.
+	if rerr := s.reconnect(ctx); rerr != nil {
+		s.end()
+		var perr *protocol.Error
+		if errors.As(rerr, &perr) && perr.Code == protocol.CodeExpired {
+			return Event{Type: EventExpired}, true, nil
+		}
+		return Event{}, true, rerr
+	}
+	return Event{}, false, nil
+}
+
+// reconnect resumes the session after a dropped connection, retrying with
+// backoff until the session would have expired.
+func (s *Session) reconnect(ctx context.Context) error {
+	s.conn.CloseNow()
+	wait := 100 * time.Millisecond
+	for {
+		err := s.connect(ctx, s.resume)
+		if err == nil {
+			return nil
+		}
+		var perr *protocol.Error
+		if errors.As(err, &perr) && perr.Code != protocol.CodeUnavailable {
+			return err // the relay answered: retrying will not change it
+		}
+		if time.Now().Add(wait).After(s.expiresAt) {
+			return fmt.Errorf("failed to resume before the session expired: %w", err)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// connect opens the listen WebSocket and waits for the ready frame.
+func (s *Session) connect(ctx context.Context, resume string) error {
+	r := s.r
+	ttl := int(r.cfg.TTL / time.Second)
+	u := protocol.ListenURL(r.relay, s.sid, protocol.ListenParams{App: r.cfg.App, TTL: ttl, Resume: resume})
+	header := http.Header{"User-Agent": {r.cfg.UserAgent}}
+	conn, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: r.client, HTTPHeader: header})
+	if err != nil {
+		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+			var body []byte
+			if resp.Body != nil {
+				// The websocket package kept the first 1024 bytes.
+				body, _ = io.ReadAll(resp.Body)
+			}
+			return fmt.Errorf("failed to listen: %w", statusError(resp, body))
+		}
+		return fmt.Errorf("failed to listen: %w", err)
+	}
+	// A sealed frame is the base64 of up to a relay's message limit; leave
+	// room for relays configured above the protocol's default.
+	conn.SetReadLimit(1 << 20)
+	_, data, err := conn.Read(ctx)
+	if err != nil {
+		conn.CloseNow()
+		var ce websocket.CloseError
+		if errors.As(err, &ce) {
+			if perr, ok := protocol.ErrorFromClose(int(ce.Code), ce.Reason); ok {
+				return fmt.Errorf("failed to listen: %w", perr)
+			}
+		}
+		return fmt.Errorf("failed to listen: %w", err)
+	}
+	f, err := protocol.ParseFrame(data)
+	if err != nil || f.Type != protocol.FrameReady {
+		conn.CloseNow()
+		return fmt.Errorf("failed to listen: the relay's first frame is not ready: %q", data)
+	}
+	s.conn, s.expiresAt, s.resume = conn, time.UnixMilli(f.ExpiresAt), f.Resume
+	return nil
+}
+
+// end marks the session over and closes the connection; the key stays
+// until Close.
+func (s *Session) end() {
+	s.ended = true
+	if s.conn != nil {
+		s.conn.CloseNow()
+	}
+}

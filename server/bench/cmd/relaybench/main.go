@@ -1,0 +1,293 @@
+// Command relaybench runs the relay benchmark of docs/benchmarks.md:
+// scanin's relay, npm's piping-server and bench/ws-relay.js, driven by the
+// same harness on loopback. It prints a results table and, with -write,
+// puts it into docs/benchmarks.md between the relaybench markers.
+//
+//	go run ./server/bench/cmd/relaybench -write docs/benchmarks.md
+//
+// It installs the npm peers with `npm ci` in bench/ when they are missing,
+// and builds cmd/scanin into a temporary directory.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/scanin/scanin/server/bench"
+)
+
+func main() {
+	runs := flag.Int("runs", 3, "runs per peer; the table shows medians and the spread")
+	sizes := flag.String("n", "1000,10000", "comma-separated numbers of waiting receivers for the RSS figures")
+	cpuHandoffs := flag.Int("cpu-handoffs", 4000, "handoffs per CPU measurement")
+	latHandoffs := flag.Int("latency-handoffs", 2000, "handoffs per latency measurement")
+	peersFlag := flag.String("peers", "scanin,ws,piping", "peers to run: scanin, ws, piping")
+	write := flag.String("write", "", "markdown `file` whose relaybench results block to replace (e.g. docs/benchmarks.md)")
+	flag.Parse()
+	if err := run(*runs, *sizes, *cpuHandoffs, *latHandoffs, *peersFlag, *write); err != nil {
+		fmt.Fprintln(os.Stderr, "relaybench:", err)
+		os.Exit(1)
+	}
+}
+
+// figures are one peer's measurements over the runs.
+type figures struct {
+	rss        map[int][]float64 // bytes per waiting receiver, by N
+	cpu        []float64         // µs per full cycle: listen and handoff
+	cpuHandoff []float64         // µs per handoff to a waiting receiver (8 senders)
+	p50, p99   map[int][]float64 // ms, by concurrent senders
+	errorsSeen []string
+}
+
+func run(runs int, sizeList string, cpuN, latN int, peerList, write string) error {
+	var ns []int
+	for _, s := range strings.Split(sizeList, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n <= 0 {
+			return fmt.Errorf("bad -n %q", sizeList)
+		}
+		ns = append(ns, n)
+	}
+	if err := raiseFileLimit(); err != nil {
+		return err
+	}
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	benchDir := filepath.Join(root, "bench")
+	if _, err := os.Stat(filepath.Join(benchDir, "node_modules", "piping-server")); err != nil {
+		fmt.Fprintln(os.Stderr, "relaybench: npm ci in bench/")
+		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+		cmd.Dir, cmd.Stdout, cmd.Stderr = benchDir, os.Stderr, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("failed to install the npm peers: %w", err)
+		}
+	}
+	tmp, err := os.MkdirTemp("", "relaybench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	bin := filepath.Join(tmp, "scanin")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/scanin")
+	build.Dir, build.Stderr = root, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("failed to build cmd/scanin: %w", err)
+	}
+
+	all := map[string]bench.Peer{"scanin": bench.Scanin{Bin: bin}, "ws": bench.WSRelay{Dir: benchDir}, "piping": bench.Piping{Dir: benchDir}}
+	var peers []bench.Peer
+	for _, name := range strings.Split(peerList, ",") {
+		p, ok := all[strings.TrimSpace(name)]
+		if !ok {
+			return fmt.Errorf("unknown peer %q", name)
+		}
+		peers = append(peers, p)
+	}
+	results := map[string]*figures{}
+	for _, p := range peers {
+		results[p.Name()] = &figures{rss: map[int][]float64{}, p50: map[int][]float64{}, p99: map[int][]float64{}}
+	}
+	senders := []int{8, 128}
+	ctx := context.Background()
+	for r := 1; r <= runs; r++ {
+		for _, peer := range peers {
+			f := results[peer.Name()]
+			fail := func(what string, err error) {
+				msg := fmt.Sprintf("run %d %s: %v", r, what, err)
+				fmt.Fprintln(os.Stderr, "relaybench:", peer.Name(), msg)
+				f.errorsSeen = append(f.errorsSeen, msg)
+			}
+			for _, n := range ns {
+				c, cancel := context.WithTimeout(ctx, 5*time.Minute)
+				per, err := bench.MeasureRSS(c, peer, n)
+				cancel()
+				if err != nil {
+					fail(fmt.Sprintf("RSS N=%d", n), err)
+					continue
+				}
+				f.rss[n] = append(f.rss[n], per)
+				fmt.Fprintf(os.Stderr, "relaybench: run %d %s: N=%d: %.0f B per waiting receiver\n", r, peer.Name(), n, per)
+			}
+			c, cancel := context.WithTimeout(ctx, 10*time.Minute)
+			p, err := peer.Start(c)
+			if err != nil {
+				cancel()
+				return fmt.Errorf("%s: %w", peer.Name(), err)
+			}
+			// Warm up before the CPU and latency figures.
+			if _, err := bench.MeasureCPU(c, peer, p, 500); err != nil {
+				fail("warm-up", err)
+			}
+			if cpu, err := bench.MeasureCPU(c, peer, p, cpuN); err != nil {
+				fail("CPU", err)
+			} else {
+				f.cpu = append(f.cpu, float64(cpu)/float64(time.Microsecond))
+				fmt.Fprintf(os.Stderr, "relaybench: run %d %s: %v CPU per full cycle\n", r, peer.Name(), cpu)
+			}
+			for _, s := range senders {
+				lat, cpu, err := bench.MeasureLatency(c, peer, p, latN, s)
+				if err != nil {
+					fail(fmt.Sprintf("latency at %d senders", s), err)
+					continue
+				}
+				if s == senders[0] {
+					f.cpuHandoff = append(f.cpuHandoff, float64(cpu)/float64(time.Microsecond))
+					fmt.Fprintf(os.Stderr, "relaybench: run %d %s: %v CPU per handoff to a waiting receiver\n", r, peer.Name(), cpu)
+				}
+				p50, p99 := bench.Percentile(lat, 50), bench.Percentile(lat, 99)
+				f.p50[s] = append(f.p50[s], ms(p50))
+				f.p99[s] = append(f.p99[s], ms(p99))
+				fmt.Fprintf(os.Stderr, "relaybench: run %d %s: %d senders: p50 %v p99 %v\n", r, peer.Name(), s, p50, p99)
+			}
+			p.Stop()
+			cancel()
+		}
+	}
+
+	table := render(peers, results, ns, senders, runs, cpuN, latN)
+	fmt.Print(table)
+	if write != "" {
+		if err := writeResults(filepath.Join(root, write), table); err != nil {
+			return err
+		}
+	}
+	for _, p := range peers {
+		if len(results[p.Name()].errorsSeen) > 0 {
+			return fmt.Errorf("%s had errors; see above", p.Name())
+		}
+	}
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// summary is "median (min–max)".
+func summary(xs []float64, format string) string {
+	if len(xs) == 0 {
+		return "failed"
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	med := s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	if len(s) == 1 {
+		return fmt.Sprintf(format, med)
+	}
+	return fmt.Sprintf(format+" ("+format+"–"+format+")", med, s[0], s[len(s)-1])
+}
+
+func render(peers []bench.Peer, results map[string]*figures, ns, senders []int, runs, cpuN, latN int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Measured %s on %s/%s, %d CPUs, %s; %d runs, median (min–max).\n\n",
+		time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), runs)
+	b.WriteString("| relay |")
+	for _, n := range ns {
+		fmt.Fprintf(&b, " RSS per waiting receiver, N=%d |", n)
+	}
+	fmt.Fprintf(&b, " CPU per handoff, receiver waiting (%d, 8 senders) | CPU per full cycle, listen + handoff (%d) |", latN, cpuN)
+	for _, s := range senders {
+		fmt.Fprintf(&b, " p50 / p99 at %d senders |", s)
+	}
+	b.WriteString("\n|---|")
+	for range ns {
+		b.WriteString("---|")
+	}
+	b.WriteString("---|---|")
+	for range senders {
+		b.WriteString("---|")
+	}
+	b.WriteString("\n")
+	for _, p := range peers {
+		f := results[p.Name()]
+		fmt.Fprintf(&b, "| %s |", p.Name())
+		for _, n := range ns {
+			kb := make([]float64, len(f.rss[n]))
+			for i, v := range f.rss[n] {
+				kb[i] = v / 1024
+			}
+			fmt.Fprintf(&b, " %s KB |", summary(kb, "%.2f"))
+		}
+		fmt.Fprintf(&b, " %s µs | %s µs |", summary(f.cpuHandoff, "%.0f"), summary(f.cpu, "%.0f"))
+		for _, s := range senders {
+			fmt.Fprintf(&b, " %s / %s ms |", summary(f.p50[s], "%.2f"), summary(f.p99[s], "%.2f"))
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "\nLatency: %d handoffs per figure, to receivers already waiting, 1 KB bodies checked byte for byte.\n", latN)
+	return b.String()
+}
+
+const (
+	beginMarker = "<!-- relaybench:results -->"
+	endMarker   = "<!-- /relaybench:results -->"
+)
+
+// writeResults replaces the results block in file, or appends a Relay
+// section holding one.
+func writeResults(file, table string) error {
+	old, err := os.ReadFile(file)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	s := string(old)
+	block := beginMarker + "\n" + table + endMarker
+	if i, j := strings.Index(s, beginMarker), strings.Index(s, endMarker); i >= 0 && j > i {
+		s = s[:i] + block + s[j+len(endMarker):]
+	} else {
+		if s == "" {
+			s = "# Benchmarks\n"
+		}
+		s += "\n## Relay\n\n" + block + "\n"
+	}
+	return os.WriteFile(file, []byte(s), 0o644)
+}
+
+// raiseFileLimit lifts the open-files limit to its hard maximum: 10,000
+// waiting receivers need as many sockets, here and in the relay (which
+// inherits the limit).
+func raiseFileLimit() error {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		return err
+	}
+	l.Cur = l.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		return fmt.Errorf("failed to raise the open-files limit: %w", err)
+	}
+	if l.Cur < 12000 {
+		return fmt.Errorf("open-files limit %d is too low for 10,000 receivers; raise the hard limit", l.Cur)
+	}
+	return nil
+}
+
+// repoRoot is the directory holding go.mod, from the working directory up.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}

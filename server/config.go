@@ -1,0 +1,344 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/scanin/scanin/protocol"
+)
+
+// Config is the relay's configuration. The zero value is a working relay:
+// the built-in demo app, PROTOCOL.md's limits, rate limits on, no trusted
+// proxies, and a public URL taken from each request's Host.
+type Config struct {
+	// PublicURL is the relay's base URL as browsers and phones reach it,
+	// such as "https://relay.example". It goes into the demo app's
+	// link_base, the widget page's Content-Security-Policy and the widget
+	// origins. Empty means "http://" plus the Host of each request, which
+	// suits loopback use only.
+	PublicURL string
+	// Apps are the integrators' applications. Empty means the built-in
+	// demo app (DemoApp).
+	Apps []App
+	// TrustedProxies are the networks whose X-Forwarded-For the relay
+	// believes. A request from anywhere else is identified by its socket's
+	// address alone.
+	TrustedProxies []netip.Prefix
+	// Limits override PROTOCOL.md's defaults; zero fields keep them.
+	Limits Limits
+	// NoRateLimit turns the per-client-IP rate limits off, for benchmarks
+	// and tests that make many sessions from one address.
+	NoRateLimit bool
+}
+
+// Limits are the relay's limits. A zero field means PROTOCOL.md's default
+// (protocol/limits.go).
+type Limits struct {
+	// MaxSealedSize caps a POST body, in bytes.
+	MaxSealedSize int `json:"max_sealed_size"`
+	// DefaultTTL is an app's session lifetime when the app does not say.
+	DefaultTTL time.Duration `json:"-"`
+	// AckWait is how long a POST waits for the receiver's ack.
+	AckWait time.Duration `json:"-"`
+	// PingInterval is the longest a listener goes without a ping.
+	PingInterval time.Duration `json:"-"`
+	// TombstoneTTL is how long an ended session's outcome is remembered.
+	TombstoneTTL time.Duration `json:"-"`
+	// NewSessionsPerMinute limits listens per client IP.
+	NewSessionsPerMinute int `json:"new_sessions_per_minute"`
+	// SenderRequestsPerMinute limits reads, deliveries and denials per
+	// client IP.
+	SenderRequestsPerMinute int `json:"sender_requests_per_minute"`
+	// MaxLiveSessions caps the sessions held at once.
+	MaxLiveSessions int `json:"max_live_sessions"`
+	// SweepInterval is how often ended sessions and idle rate-limit
+	// buckets are swept. Default one minute.
+	SweepInterval time.Duration `json:"-"`
+}
+
+// withDefaults fills every zero field.
+func (l Limits) withDefaults() Limits {
+	setInt := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	setDur := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	setInt(&l.MaxSealedSize, protocol.MaxSealedSize)
+	setDur(&l.DefaultTTL, protocol.DefaultTTL)
+	setDur(&l.AckWait, protocol.AckWait)
+	setDur(&l.PingInterval, protocol.PingInterval-5*time.Second)
+	setDur(&l.TombstoneTTL, protocol.TombstoneTTL)
+	setInt(&l.NewSessionsPerMinute, protocol.NewSessionsPerMinute)
+	setInt(&l.SenderRequestsPerMinute, protocol.SenderRequestsPerMinute)
+	setInt(&l.MaxLiveSessions, protocol.MaxLiveSessions)
+	setDur(&l.SweepInterval, time.Minute)
+	return l
+}
+
+// App is an integrator's application as the operator configures it.
+type App struct {
+	// ID is the app id, [a-z0-9][a-z0-9-]{0,31}.
+	ID string `json:"id"`
+	// Name is what a phone shows the person ("Demo Shop").
+	Name string `json:"name"`
+	// Origins are the page origins allowed to embed the widget: exact
+	// origins or "scheme://host:*" for any port.
+	Origins []string `json:"origins"`
+	// WidgetOrigins are the origins the widget page itself may be served
+	// from, checked against a listener's Origin header. Empty means the
+	// relay's own public origin.
+	WidgetOrigins []string `json:"widget_origins"`
+	// LinkBase is where the QR code's link opens: the app's universal
+	// link. Empty means {public-url}/link.
+	LinkBase string `json:"link_base"`
+	// TTL is the default session lifetime in seconds (15..300); 0 means
+	// the relay's default.
+	TTL int `json:"ttl"`
+}
+
+// DemoAppID is the id of the app a relay with no configured apps serves.
+const DemoAppID = "demo"
+
+// loopbackOrigins are the demo app's origins: any port on this machine.
+var loopbackOrigins = []string{"http://localhost:*", "http://127.0.0.1:*"}
+
+// DemoApp is the built-in app a relay with no configured apps serves, so
+// the demo runs with no setup: pages on loopback may embed it, and the
+// widget may be served from the relay or from loopback.
+func DemoApp() App {
+	return App{
+		ID:            DemoAppID,
+		Name:          "Demo Shop",
+		Origins:       append([]string(nil), loopbackOrigins...),
+		WidgetOrigins: append([]string(nil), loopbackOrigins...),
+	}
+}
+
+// fileConfig is the JSON form of a config file.
+type fileConfig struct {
+	Apps           []App       `json:"apps"`
+	TrustedProxies []string    `json:"trusted_proxies"`
+	Limits         *fileLimits `json:"limits"`
+}
+
+// fileLimits are Limits as a config file writes them: durations in seconds.
+type fileLimits struct {
+	MaxSealedSize           int     `json:"max_sealed_size"`
+	DefaultTTL              int     `json:"default_ttl"`
+	AckWait                 float64 `json:"ack_wait"`
+	PingInterval            float64 `json:"ping_interval"`
+	TombstoneTTL            float64 `json:"tombstone_ttl"`
+	NewSessionsPerMinute    int     `json:"new_sessions_per_minute"`
+	SenderRequestsPerMinute int     `json:"sender_requests_per_minute"`
+	MaxLiveSessions         int     `json:"max_live_sessions"`
+}
+
+func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+
+// LoadConfig reads a JSON config file:
+//
+//	{"apps": [{"id": "shop", "name": "Shop", "origins": ["https://shop.example"],
+//	           "widget_origins": [], "link_base": "https://shop.example/app", "ttl": 60}],
+//	 "trusted_proxies": ["10.0.0.0/8"],
+//	 "limits": {"max_sealed_size": 16384, "default_ttl": 60, "ack_wait": 10,
+//	            "ping_interval": 20, "tombstone_ttl": 600,
+//	            "new_sessions_per_minute": 60, "sender_requests_per_minute": 120,
+//	            "max_live_sessions": 100000}}
+//
+// Durations are in seconds. Unknown fields are errors, so a typo does not
+// silently fall back to a default. Errors name the file and the field.
+func LoadConfig(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("failed to read config: %w", err)
+	}
+	return ParseConfig(path, b)
+}
+
+// ParseConfig is LoadConfig for a file already read; name is used in errors.
+func ParseConfig(name string, b []byte) (Config, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var fc fileConfig
+	if err := dec.Decode(&fc); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", name, err)
+	}
+	if dec.More() {
+		return Config{}, fmt.Errorf("%s: data after the config object", name)
+	}
+	cfg := Config{Apps: fc.Apps}
+	for i, p := range fc.TrustedProxies {
+		prefix, err := parsePrefix(p)
+		if err != nil {
+			return Config{}, fmt.Errorf("%s: trusted_proxies[%d]: %w", name, i, err)
+		}
+		cfg.TrustedProxies = append(cfg.TrustedProxies, prefix)
+	}
+	if l := fc.Limits; l != nil {
+		fields := []struct {
+			name string
+			v    float64
+		}{
+			{"max_sealed_size", float64(l.MaxSealedSize)}, {"default_ttl", float64(l.DefaultTTL)},
+			{"ack_wait", l.AckWait}, {"ping_interval", l.PingInterval}, {"tombstone_ttl", l.TombstoneTTL},
+			{"new_sessions_per_minute", float64(l.NewSessionsPerMinute)},
+			{"sender_requests_per_minute", float64(l.SenderRequestsPerMinute)},
+			{"max_live_sessions", float64(l.MaxLiveSessions)},
+		}
+		for _, f := range fields {
+			if f.v < 0 {
+				return Config{}, fmt.Errorf("%s: limits.%s: must not be negative", name, f.name)
+			}
+		}
+		cfg.Limits = Limits{
+			MaxSealedSize:           l.MaxSealedSize,
+			DefaultTTL:              time.Duration(l.DefaultTTL) * time.Second,
+			AckWait:                 seconds(l.AckWait),
+			PingInterval:            seconds(l.PingInterval),
+			TombstoneTTL:            seconds(l.TombstoneTTL),
+			NewSessionsPerMinute:    l.NewSessionsPerMinute,
+			SenderRequestsPerMinute: l.SenderRequestsPerMinute,
+			MaxLiveSessions:         l.MaxLiveSessions,
+		}
+	}
+	if err := cfg.validate(); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", name, err)
+	}
+	return cfg, nil
+}
+
+// parsePrefix reads a trusted proxy: a CIDR prefix or a single address.
+func parsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("not a CIDR prefix: %q", s)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("not an IP address or CIDR prefix: %q", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// validate checks the whole configuration; errors name the field.
+func (c *Config) validate() error {
+	if c.PublicURL != "" {
+		if _, err := checkPublicURL(c.PublicURL); err != nil {
+			return fmt.Errorf("public URL: %w", err)
+		}
+	}
+	l := c.Limits
+	if l.DefaultTTL != 0 && (l.DefaultTTL < protocol.MinTTL || l.DefaultTTL > protocol.MaxTTL) {
+		return fmt.Errorf("limits.default_ttl: %v is outside %v..%v", l.DefaultTTL, protocol.MinTTL, protocol.MaxTTL)
+	}
+	if l.PingInterval > protocol.PingInterval {
+		return fmt.Errorf("limits.ping_interval: %v is over the protocol's %v", l.PingInterval, protocol.PingInterval)
+	}
+	if l.TombstoneTTL != 0 && l.TombstoneTTL < protocol.TombstoneTTL {
+		return fmt.Errorf("limits.tombstone_ttl: %v is under the protocol's %v", l.TombstoneTTL, protocol.TombstoneTTL)
+	}
+	seen := map[string]bool{}
+	for i, a := range c.Apps {
+		field := func(f string) string { return fmt.Sprintf("apps[%d].%s", i, f) }
+		if err := protocol.CheckAppID(a.ID); err != nil {
+			return fmt.Errorf("%s: %q: %w", field("id"), a.ID, err)
+		}
+		if seen[a.ID] {
+			return fmt.Errorf("%s: %q is listed twice", field("id"), a.ID)
+		}
+		seen[a.ID] = true
+		if strings.TrimSpace(a.Name) == "" {
+			return fmt.Errorf("%s: must not be empty", field("name"))
+		}
+		if len(a.Origins) == 0 {
+			return fmt.Errorf("%s: list at least one origin allowed to embed the widget", field("origins"))
+		}
+		for j, o := range a.Origins {
+			if err := checkOriginPattern(o); err != nil {
+				return fmt.Errorf("%s[%d]: %w", field("origins"), j, err)
+			}
+		}
+		for j, o := range a.WidgetOrigins {
+			if err := checkOriginPattern(o); err != nil {
+				return fmt.Errorf("%s[%d]: %w", field("widget_origins"), j, err)
+			}
+		}
+		if a.LinkBase != "" {
+			u, err := url.Parse(a.LinkBase)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Fragment != "" || u.User != nil {
+				return fmt.Errorf("%s: %q is not an http(s) URL without a fragment", field("link_base"), a.LinkBase)
+			}
+			if u.Scheme == "http" && !protocol.IsLoopbackHost(u.Hostname()) {
+				return fmt.Errorf("%s: %q must be https (plain http only for loopback)", field("link_base"), a.LinkBase)
+			}
+		}
+		if a.TTL != 0 && (a.TTL < int(protocol.MinTTL.Seconds()) || a.TTL > int(protocol.MaxTTL.Seconds())) {
+			return fmt.Errorf("%s: %d is outside %d..%d seconds", field("ttl"), a.TTL, int(protocol.MinTTL.Seconds()), int(protocol.MaxTTL.Seconds()))
+		}
+	}
+	return nil
+}
+
+// checkOriginPattern accepts "scheme://host", "scheme://host:port" and
+// "scheme://host:*", lower case, with nothing after the host.
+func checkOriginPattern(o string) error {
+	scheme, rest, ok := strings.Cut(o, "://")
+	if !ok || (scheme != "https" && scheme != "http") {
+		return fmt.Errorf("%q is not an http(s) origin", o)
+	}
+	if rest == "" || strings.ContainsAny(rest, "/?#@ ") {
+		return fmt.Errorf("%q is not an origin (scheme://host[:port]), nothing after the host", o)
+	}
+	if strings.ToLower(o) != o {
+		return fmt.Errorf("%q must be lower case, as browsers send origins", o)
+	}
+	host := rest
+	if h, port, ok := cutPort(rest); ok {
+		host = h
+		if port != "*" && (port == "" || len(port) > 5 || strings.Trim(port, "0123456789") != "") {
+			return fmt.Errorf("%q has a bad port", o)
+		}
+	}
+	if host == "" || strings.Contains(host, "*") {
+		return fmt.Errorf("%q has no host, or a wildcard in it (only the port may be *)", o)
+	}
+	return nil
+}
+
+// cutPort splits "host:port", minding IPv6 literals in brackets.
+func cutPort(hostport string) (host, port string, ok bool) {
+	i := strings.LastIndexByte(hostport, ':')
+	if i < 0 || strings.LastIndexByte(hostport, ']') > i {
+		return hostport, "", false
+	}
+	return hostport[:i], hostport[i+1:], true
+}
+
+// checkPublicURL validates the relay's public base URL and returns it
+// without a trailing slash.
+func checkPublicURL(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return "", errors.New("must be an http(s) URL with a host and no query or fragment")
+	}
+	if u.Path != "" && u.Path != "/" {
+		return "", errors.New("must not have a path: the relay serves from its root")
+	}
+	return u.Scheme + "://" + u.Host, nil
+}

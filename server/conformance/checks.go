@@ -1,0 +1,680 @@
+package conformance
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/scanin/scanin/protocol"
+)
+
+// slack is how much later than promised a timed event may arrive.
+const slack = 3 * time.Second
+
+func (s *suite) health(t *testing.T) {
+	a := s.c.do(t, "GET", "/healthz", nil, nil)
+	if a.status != http.StatusOK {
+		t.Errorf("GET /healthz: %d, want 200", a.status)
+	}
+}
+
+func (s *suite) app(t *testing.T) {
+	a := s.c.do(t, "GET", protocol.AppPath(s.tg.App), nil, nil)
+	if a.status != 200 {
+		t.Fatalf("GET app: %d %s", a.status, a.body)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(a.body, &raw); err != nil {
+		t.Fatalf("GET app: not JSON: %s", a.body)
+	}
+	for _, k := range []string{"id", "name", "origins", "link_base", "ttl"} {
+		if _, ok := raw[k]; !ok {
+			t.Errorf("GET app: no %q in %s", k, a.body)
+		}
+	}
+	if _, ok := raw["widget_origins"]; ok {
+		t.Errorf("GET app: publishes widget_origins, which are the operator's business: %s", a.body)
+	}
+	cfg, err := protocol.ParseAppConfig(a.body)
+	if err != nil {
+		t.Fatalf("GET app: %v: %s", err, a.body)
+	}
+	if cfg.ID != s.tg.App || cfg.Name != s.tg.AppName {
+		t.Errorf("GET app: id %q name %q, want %q %q", cfg.ID, cfg.Name, s.tg.App, s.tg.AppName)
+	}
+	if !cfg.AllowsOrigin(s.tg.Origin) || cfg.AllowsOrigin(s.tg.ForeignOrigin) {
+		t.Errorf("GET app: origins %q: want %q allowed and %q not", cfg.Origins, s.tg.Origin, s.tg.ForeignOrigin)
+	}
+	if ct := a.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("GET app: Content-Type %q", ct)
+	}
+	wantError(t, "unknown app", s.c.do(t, "GET", protocol.AppPath(s.tg.UnknownApp), nil, nil), protocol.CodeNotFound)
+	wantError(t, "malformed app", s.c.do(t, "GET", protocol.AppPath("Bad_App"), nil, nil), protocol.CodeBadRequest)
+	wantError(t, "overlong app", s.c.do(t, "GET", protocol.AppPath(strings.Repeat("a", 33)), nil, nil), protocol.CodeBadRequest)
+}
+
+// badSIDs are malformed session ids, each with why.
+var badSIDs = map[string]string{
+	"short":          "AAAAAAAAAAAAAAAAAAAAA",
+	"long":           "AAAAAAAAAAAAAAAAAAAAAAA",
+	"padded":         "AAAAAAAAAAAAAAAAAAAA==",
+	"std alphabet":   "AAAAAAAAAAAAAAAAAAAA+A",
+	"trailing bits":  "AAAAAAAAAAAAAAAAAAAAAB",
+	"not base64":     "AAAAAAAAAAAAAAAAAAAA.A",
+	"one char":       "x",
+	"encoded slash?": "AAAAAAAAAAAAAAAAAAAA%2A",
+}
+
+func (s *suite) badSessionIDs(t *testing.T) {
+	body := bytes.Repeat([]byte{1}, 64)
+	for why, sid := range badSIDs {
+		wantError(t, "GET sid "+why, s.c.read(t, sid), protocol.CodeBadRequest)
+		wantError(t, "POST sid "+why, s.c.deliver(t, sid, body), protocol.CodeBadRequest)
+		wantError(t, "deny sid "+why, s.c.deny(t, sid), protocol.CodeBadRequest)
+		s.c.listenRefused(t, "listen sid "+why, sid, listenOpts{}, protocol.CodeBadRequest)
+	}
+}
+
+func (s *suite) unknownSession(t *testing.T) {
+	sid := protocol.NewSessionID()
+	wantError(t, "GET unknown", s.c.read(t, sid), protocol.CodeNotFound)
+	wantError(t, "POST unknown", s.c.deliver(t, sid, bytes.Repeat([]byte{1}, 64)), protocol.CodeNotFound)
+	wantError(t, "deny unknown", s.c.deny(t, sid), protocol.CodeNotFound)
+}
+
+func (s *suite) listenParams(t *testing.T) {
+	sid := protocol.NewSessionID()
+	cases := []struct {
+		what string
+		o    listenOpts
+		code protocol.Code
+	}{
+		{"no app", listenOpts{raw: "ttl=60"}, protocol.CodeBadRequest},
+		{"empty app", listenOpts{raw: "app="}, protocol.CodeBadRequest},
+		{"malformed app", listenOpts{app: "Demo"}, protocol.CodeBadRequest},
+		{"app with dash first", listenOpts{app: "-demo"}, protocol.CodeBadRequest},
+		{"unknown app", listenOpts{app: s.tg.UnknownApp}, protocol.CodeNotFound},
+		{"ttl 14", listenOpts{ttl: "14"}, protocol.CodeBadRequest},
+		{"ttl 301", listenOpts{ttl: "301"}, protocol.CodeBadRequest},
+		{"ttl 0", listenOpts{ttl: "0"}, protocol.CodeBadRequest},
+		{"ttl -60", listenOpts{ttl: "-60"}, protocol.CodeBadRequest},
+		{"ttl 60.5", listenOpts{ttl: "60.5"}, protocol.CodeBadRequest},
+		{"ttl abc", listenOpts{ttl: "abc"}, protocol.CodeBadRequest},
+		{"ttl huge", listenOpts{ttl: "99999999999999999999"}, protocol.CodeBadRequest},
+		{"ttl empty", listenOpts{raw: "app=" + s.tg.App + "&ttl="}, protocol.CodeBadRequest},
+	}
+	for _, c := range cases {
+		s.c.listenRefused(t, c.what, sid, c.o, c.code)
+	}
+	// None of those made the session: it is still free.
+	wantError(t, "GET after refused listens", s.c.read(t, sid), protocol.CodeNotFound)
+	for _, ttl := range []string{"15", "300"} {
+		r := s.c.listen(t, protocol.NewSessionID(), listenOpts{ttl: ttl})
+		n, _ := strconv.Atoi(ttl)
+		checkExpiresAt(t, "ttl "+ttl, r.ready.ExpiresAt, time.Duration(n)*time.Second)
+	}
+}
+
+// checkExpiresAt checks that a ready frame's expires_at is ttl from now.
+func checkExpiresAt(t *testing.T, what string, expiresAt int64, ttl time.Duration) {
+	t.Helper()
+	got := time.Until(time.UnixMilli(expiresAt))
+	if got > ttl+time.Second || got < ttl-slack {
+		t.Errorf("%s: expires_at is %v from now, want about %v", what, got.Round(time.Millisecond), ttl)
+	}
+}
+
+func (s *suite) origins(t *testing.T) {
+	foreign := http.Header{"Origin": {s.tg.ForeignOrigin}}
+	s.c.listenRefused(t, "origin param not allowed", protocol.NewSessionID(), listenOpts{origin: s.tg.ForeignOrigin}, protocol.CodeOriginDenied)
+	s.c.listenRefused(t, "Origin header not a widget origin", protocol.NewSessionID(), listenOpts{header: foreign}, protocol.CodeOriginDenied)
+	s.c.listenRefused(t, "Origin header is an embedding origin, not a widget origin",
+		protocol.NewSessionID(), listenOpts{header: http.Header{"Origin": {"https://embedder.invalid"}}}, protocol.CodeOriginDenied)
+	// Allowed: a native receiver (no Origin, no origin param), the widget
+	// from its origin with the embedding page's origin, and each alone.
+	s.c.listen(t, protocol.NewSessionID(), listenOpts{})
+	s.c.listen(t, protocol.NewSessionID(), listenOpts{origin: s.tg.Origin, header: http.Header{"Origin": {s.tg.WidgetOrigin}}})
+	s.c.listen(t, protocol.NewSessionID(), listenOpts{origin: s.tg.Origin})
+	s.c.listen(t, protocol.NewSessionID(), listenOpts{header: http.Header{"Origin": {s.tg.WidgetOrigin}}})
+}
+
+func (s *suite) ready(t *testing.T) {
+	r := s.c.listen(t, protocol.NewSessionID(), listenOpts{ttl: "45"})
+	checkExpiresAt(t, "ready", r.ready.ExpiresAt, 45*time.Second)
+	// Without a ttl, the app's.
+	a := s.c.do(t, "GET", protocol.AppPath(s.tg.App), nil, nil)
+	cfg, _ := protocol.ParseAppConfig(a.body)
+	r = s.c.listen(t, protocol.NewSessionID(), listenOpts{})
+	checkExpiresAt(t, "ready with the app's ttl", r.ready.ExpiresAt, time.Duration(cfg.TTL)*time.Second)
+}
+
+func (s *suite) readAndScanned(t *testing.T) {
+	sid := protocol.NewSessionID()
+	const ua = "conformance-receiver/1.0 (test)"
+	r := s.c.listen(t, sid, listenOpts{origin: s.tg.Origin, ua: ua})
+
+	a := s.c.read(t, sid)
+	if a.status != 200 {
+		t.Fatalf("GET: %d %s", a.status, a.body)
+	}
+	if ct := a.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("GET: Content-Type %q", ct)
+	}
+	var info protocol.SessionInfo
+	if err := json.Unmarshal(a.body, &info); err != nil {
+		t.Fatalf("GET: %v: %s", err, a.body)
+	}
+	want := protocol.SessionInfo{
+		App: s.tg.App, AppName: s.tg.AppName, State: protocol.StateWaiting, ExpiresAt: r.ready.ExpiresAt,
+		Requester: protocol.Requester{IP: "127.0.0.1", UserAgent: ua, Origin: s.tg.Origin},
+		Sender:    protocol.Peer{IP: "127.0.0.1"},
+	}
+	if info != want {
+		t.Errorf("GET: %+v\nwant %+v", info, want)
+	}
+	raw, _ := r.next(t, 5*time.Second)
+	if string(raw) != `{"type":"scanned"}` {
+		t.Errorf("after a read the receiver got %s, want exactly {\"type\":\"scanned\"}", raw)
+	}
+	a = s.c.read(t, sid)
+	if err := json.Unmarshal(a.body, &info); err != nil || info.State != protocol.StateScanned {
+		t.Errorf("second GET: state %q, want scanned: %s", info.State, a.body)
+	}
+	// A native receiver: no origin.
+	sid2 := protocol.NewSessionID()
+	s.c.listen(t, sid2, listenOpts{})
+	if err := json.Unmarshal(s.c.read(t, sid2).body, &info); err != nil || info.Requester.Origin != "" {
+		t.Errorf("GET of a native receiver's session: requester origin %q, want empty", info.Requester.Origin)
+	}
+}
+
+func (s *suite) deliver(t *testing.T) {
+	ss := newSession(t)
+	r := s.c.listen(t, ss.sid, listenOpts{})
+	sealed := ss.seal(t, s.tg.App, "hello from the conformance suite")
+	done := make(chan answer, 1)
+	go func() { done <- s.c.deliver(t, ss.sid, sealed) }()
+	raw, f := r.next(t, 5*time.Second)
+	if f.Type != protocol.FrameSealed || !bytes.Equal(f.Sealed, sealed) {
+		t.Fatalf("receiver got %.80s, want the sealed message", raw)
+	}
+	if m := ss.open(t, s.tg.App, f.Sealed); m.Data != "hello from the conformance suite" {
+		t.Errorf("opened %q", m.Data)
+	}
+	r.send(t, protocol.Frame{Type: protocol.FrameAck})
+	wantState(t, "POST", <-done, 200, protocol.StateDelivered)
+
+	// Exactly once; late callers learn what happened.
+	wantState(t, "POST same bytes again", s.c.deliver(t, ss.sid, sealed), 200, protocol.StateDelivered)
+	wantError(t, "POST other bytes", s.c.deliver(t, ss.sid, ss.seal(t, s.tg.App, "again")), protocol.CodeAlreadyUsed)
+	wantError(t, "GET after delivery", s.c.read(t, ss.sid), protocol.CodeAlreadyUsed)
+	wantError(t, "deny after delivery", s.c.deny(t, ss.sid), protocol.CodeAlreadyUsed)
+	s.c.listenRefused(t, "listen after delivery", ss.sid, listenOpts{}, protocol.CodeAlreadyUsed)
+	s.c.listenRefused(t, "resume after delivery", ss.sid, listenOpts{resume: r.ready.Resume}, protocol.CodeAlreadyUsed)
+}
+
+func (s *suite) rejectThenWaiting(t *testing.T) {
+	ss := newSession(t)
+	r := s.c.listen(t, ss.sid, listenOpts{})
+	s.c.read(t, ss.sid)
+	r.next(t, 5*time.Second) // scanned
+
+	// Bytes that do not open: the receiver rejects, the session lives on.
+	junk := make([]byte, 200)
+	_, _ = rand.Read(junk)
+	done := make(chan answer, 1)
+	go func() { done <- s.c.deliver(t, ss.sid, junk) }()
+	_, f := r.next(t, 5*time.Second)
+	if f.Type != protocol.FrameSealed || !bytes.Equal(f.Sealed, junk) {
+		t.Fatalf("receiver got %s, want the sealed bytes", f.Type)
+	}
+	if _, _, err := protocol.OpenMessage(ss.key, s.tg.App, ss.sid, f.Sealed, time.Now()); err == nil {
+		t.Fatal("random bytes opened")
+	}
+	r.send(t, protocol.Frame{Type: protocol.FrameReject, Reason: protocol.RejectDecrypt})
+	wantError(t, "POST rejected", <-done, protocol.CodeRejected)
+
+	var info protocol.SessionInfo
+	a := s.c.read(t, ss.sid)
+	if err := json.Unmarshal(a.body, &info); err != nil || info.State != protocol.StateWaiting {
+		t.Errorf("GET after reject: %d %s, want state waiting", a.status, a.body)
+	}
+	r.next(t, 5*time.Second) // scanned again: the session was back to waiting
+
+	// The real phone's message still gets through.
+	sealed := ss.seal(t, s.tg.App, "the real one")
+	go func() { done <- s.c.deliver(t, ss.sid, sealed) }()
+	_, f = r.next(t, 5*time.Second)
+	if f.Type != protocol.FrameSealed {
+		t.Fatalf("receiver got %s, want sealed", f.Type)
+	}
+	ss.open(t, s.tg.App, f.Sealed)
+	r.send(t, protocol.Frame{Type: protocol.FrameAck})
+	wantState(t, "POST after reject", <-done, 200, protocol.StateDelivered)
+}
+
+func (s *suite) pendingThenResume(t *testing.T) {
+	ss := newSession(t)
+	r := s.c.listen(t, ss.sid, listenOpts{origin: s.tg.Origin})
+	_ = r.conn.Close(websocket.StatusNormalClosure, "")
+
+	sealed := ss.seal(t, s.tg.App, "held for the receiver")
+	// The relay may not have noticed the close yet; then it sends to a dead
+	// socket and answers pending after its ack wait. Either way: pending.
+	wantState(t, "POST with no receiver", s.c.deliver(t, ss.sid, sealed), http.StatusAccepted, protocol.StatePending)
+	wantState(t, "POST same bytes, still no receiver", s.c.deliver(t, ss.sid, sealed), http.StatusAccepted, protocol.StatePending)
+	e := wantError(t, "POST other bytes while one is held", s.c.deliver(t, ss.sid, ss.seal(t, s.tg.App, "other")), protocol.CodeConflict)
+	if e != nil && e.RetryAfterMS <= 0 {
+		t.Errorf("conflict without a positive retry_after: %+v", e)
+	}
+
+	r2 := s.c.listen(t, ss.sid, listenOpts{origin: s.tg.Origin, resume: r.ready.Resume})
+	if r2.ready.ExpiresAt != r.ready.ExpiresAt || r2.ready.Resume != r.ready.Resume {
+		t.Errorf("resumed ready %+v, want the same expires_at and resume as %+v", r2.ready, r.ready)
+	}
+	_, f := r2.next(t, 5*time.Second)
+	if f.Type != protocol.FrameSealed || !bytes.Equal(f.Sealed, sealed) {
+		t.Fatalf("after resume the receiver got %s, want the held message", f.Type)
+	}
+	ss.open(t, s.tg.App, f.Sealed)
+	r2.send(t, protocol.Frame{Type: protocol.FrameAck})
+	// The ack completes the delivery; a retry learns it.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		a := s.c.deliver(t, ss.sid, sealed)
+		if a.status == 200 {
+			wantState(t, "POST after the ack", a, 200, protocol.StateDelivered)
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("POST after the ack: %d %s, want 200 delivered", a.status, a.body)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the relay's state, with a deadline
+	}
+}
+
+func (s *suite) resumeRules(t *testing.T) {
+	sid := protocol.NewSessionID()
+	r := s.c.listen(t, sid, listenOpts{})
+	s.c.listenRefused(t, "second listener without resume", sid, listenOpts{}, protocol.CodeConflict)
+	wrong := []byte(r.ready.Resume)
+	wrong[0] ^= 1
+	s.c.listenRefused(t, "second listener with a wrong resume", sid, listenOpts{resume: string(wrong)}, protocol.CodeConflict)
+	s.c.listenRefused(t, "a resume value of another session", sid, listenOpts{resume: s.c.listen(t, protocol.NewSessionID(), listenOpts{}).ready.Resume}, protocol.CodeConflict)
+
+	// After the receiver drops, still only the resume value gets in.
+	_ = r.conn.Close(websocket.StatusNormalClosure, "")
+	s.c.listenRefused(t, "listener without resume after a drop", sid, listenOpts{}, protocol.CodeConflict)
+	s.c.listenRefused(t, "wrong resume after a drop", sid, listenOpts{resume: string(wrong)}, protocol.CodeConflict)
+	r2 := s.c.listen(t, sid, listenOpts{resume: r.ready.Resume})
+	if r2.ready.Resume != r.ready.Resume || r2.ready.ExpiresAt != r.ready.ExpiresAt {
+		t.Errorf("resumed ready %+v, want %+v", r2.ready, r.ready)
+	}
+}
+
+func (s *suite) conflict(t *testing.T) {
+	ss := newSession(t)
+	r := s.c.listen(t, ss.sid, listenOpts{})
+	first := ss.seal(t, s.tg.App, "first")
+	done := make(chan answer, 1)
+	go func() { done <- s.c.deliver(t, ss.sid, first) }()
+	r.next(t, 5*time.Second) // in flight now
+	e := wantError(t, "POST while a delivery is in flight", s.c.deliver(t, ss.sid, ss.seal(t, s.tg.App, "second")), protocol.CodeConflict)
+	if e != nil && (e.RetryAfterMS <= 0 || e.RetryAfterMS > s.tg.AckWait.Milliseconds()) {
+		t.Errorf("conflict retry_after %d ms, want 1..%d", e.RetryAfterMS, s.tg.AckWait.Milliseconds())
+	}
+	// The same bytes join the delivery and get its outcome.
+	again := make(chan answer, 1)
+	go func() { again <- s.c.deliver(t, ss.sid, first) }()
+	time.Sleep(50 * time.Millisecond) // let the retry arrive before the ack; either order must pass
+	r.send(t, protocol.Frame{Type: protocol.FrameAck})
+	wantState(t, "POST", <-done, 200, protocol.StateDelivered)
+	wantState(t, "POST same bytes during the delivery", <-again, 200, protocol.StateDelivered)
+}
+
+func (s *suite) deny(t *testing.T) {
+	sid := protocol.NewSessionID()
+	r := s.c.listen(t, sid, listenOpts{})
+	s.c.read(t, sid)
+	r.next(t, 5*time.Second) // scanned
+	wantState(t, "deny", s.c.deny(t, sid), 200, protocol.StateDenied)
+	raw, _ := r.next(t, 5*time.Second)
+	if string(raw) != `{"type":"denied"}` {
+		t.Errorf("receiver got %s, want {\"type\":\"denied\"}", raw)
+	}
+	wantError(t, "deny again", s.c.deny(t, sid), protocol.CodeAlreadyUsed)
+	wantError(t, "GET after deny", s.c.read(t, sid), protocol.CodeAlreadyUsed)
+	wantError(t, "POST after deny", s.c.deliver(t, sid, bytes.Repeat([]byte{7}, 64)), protocol.CodeAlreadyUsed)
+	s.c.listenRefused(t, "listen after deny", sid, listenOpts{}, protocol.CodeAlreadyUsed)
+	s.c.listenRefused(t, "resume after deny", sid, listenOpts{resume: r.ready.Resume}, protocol.CodeAlreadyUsed)
+
+	// Deny with no receiver attached works too.
+	sid2 := protocol.NewSessionID()
+	r2 := s.c.listen(t, sid2, listenOpts{})
+	_ = r2.conn.Close(websocket.StatusNormalClosure, "")
+	wantState(t, "deny with the receiver away", s.c.deny(t, sid2), 200, protocol.StateDenied)
+	s.c.listenRefused(t, "resume after deny", sid2, listenOpts{resume: r2.ready.Resume}, protocol.CodeAlreadyUsed)
+}
+
+func (s *suite) expiry(t *testing.T) {
+	t.Parallel()
+	ss := newSession(t)
+	r := s.c.listen(t, ss.sid, listenOpts{ttl: "15"})
+	// A second session expires with a message held and its receiver away.
+	ss2 := newSession(t)
+	r2 := s.c.listen(t, ss2.sid, listenOpts{ttl: "15"})
+	_ = r2.conn.Close(websocket.StatusNormalClosure, "")
+	held := ss2.seal(t, s.tg.App, "never opened")
+	wantState(t, "POST to a receiver away", s.c.deliver(t, ss2.sid, held), http.StatusAccepted, protocol.StatePending)
+
+	raw, _ := r.next(t, time.Until(time.UnixMilli(r.ready.ExpiresAt))+slack)
+	if string(raw) != `{"type":"expired"}` {
+		t.Fatalf("receiver got %s, want {\"type\":\"expired\"}", raw)
+	}
+	if late := time.Since(time.UnixMilli(r.ready.ExpiresAt)); late < -100*time.Millisecond {
+		t.Errorf("expired %v before expires_at", -late)
+	}
+	for _, sid := range []string{ss.sid, ss2.sid} {
+		wantError(t, "GET after expiry", s.c.read(t, sid), protocol.CodeExpired)
+		wantError(t, "POST after expiry", s.c.deliver(t, sid, ss.seal(t, s.tg.App, "late")), protocol.CodeExpired)
+		wantError(t, "deny after expiry", s.c.deny(t, sid), protocol.CodeExpired)
+		s.c.listenRefused(t, "listen after expiry", sid, listenOpts{}, protocol.CodeExpired)
+	}
+	s.c.listenRefused(t, "resume after expiry", ss.sid, listenOpts{resume: r.ready.Resume}, protocol.CodeExpired)
+	wantError(t, "POST the held bytes after expiry", s.c.deliver(t, ss2.sid, held), protocol.CodeExpired)
+}
+
+func (s *suite) ackTimeout(t *testing.T) {
+	t.Parallel()
+	ss := newSession(t)
+	r := s.c.listen(t, ss.sid, listenOpts{ttl: "60"})
+	sealed := ss.seal(t, s.tg.App, "slow receiver")
+	start := time.Now()
+	done := make(chan answer, 1)
+	go func() { done <- s.c.deliver(t, ss.sid, sealed) }()
+	_, f := r.next(t, 5*time.Second)
+	if f.Type != protocol.FrameSealed {
+		t.Fatalf("receiver got %s, want sealed", f.Type)
+	}
+	a := <-done // the receiver says nothing
+	took := time.Since(start)
+	wantState(t, "POST with a silent receiver", a, http.StatusAccepted, protocol.StatePending)
+	if took < s.tg.AckWait-500*time.Millisecond || took > s.tg.AckWait+slack {
+		t.Errorf("pending after %v, want after the ack wait of %v", took.Round(time.Millisecond), s.tg.AckWait)
+	}
+	// A later ack still completes the delivery.
+	r.send(t, protocol.Frame{Type: protocol.FrameAck})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		a := s.c.deliver(t, ss.sid, sealed)
+		if a.status == 200 {
+			wantState(t, "POST after a late ack", a, 200, protocol.StateDelivered)
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("POST after a late ack: %d %s, want 200 delivered", a.status, a.body)
+		}
+		time.Sleep(20 * time.Millisecond) // polling the relay's state, with a deadline
+	}
+}
+
+func (s *suite) ping(t *testing.T) {
+	t.Parallel()
+	r := s.c.listen(t, protocol.NewSessionID(), listenOpts{ttl: "60"})
+	// Pings are answered while a read is pending.
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		r.nextOrClose(t, protocol.PingInterval+slack)
+	}()
+	select {
+	case <-r.pings:
+	case <-time.After(protocol.PingInterval + slack):
+		t.Errorf("no ping within %v", protocol.PingInterval+slack)
+	}
+	_ = r.conn.CloseNow()
+	<-readDone
+}
+
+func (s *suite) sizeCaps(t *testing.T) {
+	max := s.tg.MaxSealedSize
+	sid := protocol.NewSessionID()
+	r := s.c.listen(t, sid, listenOpts{})
+	_ = r.conn.Close(websocket.StatusNormalClosure, "")
+	wantError(t, "over the cap", s.c.deliver(t, sid, make([]byte, max+1)), protocol.CodeTooLarge)
+	deadline := time.Now().Add(s.tg.AckWait + slack)
+	a := s.c.deliver(t, sid, bytes.Repeat([]byte{0x5a}, max))
+	if time.Now().After(deadline) {
+		t.Errorf("POST at the cap took over the ack wait")
+	}
+	wantState(t, "exactly at the cap", a, http.StatusAccepted, protocol.StatePending)
+
+	// Chunked, with no Content-Length: still refused past the cap.
+	req, _ := http.NewRequest("POST", s.tg.URL+protocol.SessionPath(protocol.NewSessionID()), &chunkReader{left: max + 1})
+	req.ContentLength = -1
+	resp, err := s.c.http.Do(req)
+	if err != nil {
+		t.Fatalf("chunked POST: %v", err)
+	}
+	var b bytes.Buffer
+	_, _ = b.ReadFrom(resp.Body)
+	resp.Body.Close()
+	wantError(t, "chunked over the cap", answer{status: resp.StatusCode, header: resp.Header, body: b.Bytes()}, protocol.CodeTooLarge)
+
+	// A body announced as 100 MB is refused without the relay reading it:
+	// the answer comes though only the headers were sent.
+	u, _ := url.Parse(s.tg.URL)
+	conn, err := net.DialTimeout("tcp", u.Host, 5*time.Second)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/octet-stream\r\nContent-Length: 104857600\r\n\r\n", protocol.SessionPath(sid), u.Host)
+	resp, err = http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("announced 100 MB: no answer before the body: %v", err)
+	}
+	b.Reset()
+	_, _ = b.ReadFrom(resp.Body)
+	resp.Body.Close()
+	wantError(t, "announced 100 MB", answer{status: resp.StatusCode, header: resp.Header, body: b.Bytes()}, protocol.CodeTooLarge)
+
+	// Too short to be sealed at all.
+	wantError(t, "empty body", s.c.deliver(t, protocol.NewSessionID(), []byte{}), protocol.CodeBadRequest)
+}
+
+// chunkReader yields left bytes in small reads, so the transport sends
+// them chunked.
+type chunkReader struct{ left int }
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if c.left == 0 {
+		return 0, io.EOF
+	}
+	n := min(len(p), c.left, 1000)
+	for i := range p[:n] {
+		p[i] = 'x'
+	}
+	c.left -= n
+	return n, nil
+}
+
+func (s *suite) badFrame(t *testing.T) {
+	cases := map[string]string{
+		"not JSON":       "hello",
+		"unknown type":   `{"type":"sealed","data":"AAAA"}`,
+		"reject no why":  `{"type":"reject"}`,
+		"reject bad why": `{"type":"reject","reason":"because"}`,
+	}
+	for why, frame := range cases {
+		r := s.c.listen(t, protocol.NewSessionID(), listenOpts{})
+		ctx := t.Context()
+		if err := r.conn.Write(ctx, websocket.MessageText, []byte(frame)); err != nil {
+			t.Fatalf("%s: write: %v", why, err)
+		}
+		raw, code := r.nextOrClose(t, 5*time.Second)
+		if raw != nil || code != websocket.StatusCode(protocol.CodeBadRequest.CloseCode()) {
+			t.Errorf("%s: got frame %s / close %d, want close %d", why, raw, code, protocol.CodeBadRequest.CloseCode())
+		}
+	}
+}
+
+// race sends Race concurrent POSTs of distinct valid messages: exactly one
+// is delivered.
+func (s *suite) race(t *testing.T) {
+	ss := newSession(t)
+	r := s.c.listen(t, ss.sid, listenOpts{ttl: "60"})
+	n := s.tg.Race
+	bodies := make([][]byte, n)
+	for i := range bodies {
+		bodies[i] = ss.seal(t, s.tg.App, "racer "+strconv.Itoa(i))
+	}
+	// A fresh transport: every POST on its own connection, all at once.
+	tr := &http.Transport{MaxIdleConnsPerHost: -1, DisableKeepAlives: true}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr, Timeout: s.tg.AckWait + 20*time.Second}
+
+	// The receiver acks the first message it opens, and counts frames until
+	// the relay closes or a quiet second passes.
+	sealedFrames := make(chan int, 1)
+	go func() {
+		count := 0
+		defer func() { sealedFrames <- count }()
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			typ, b, err := r.conn.Read(ctx)
+			cancel()
+			if err != nil {
+				return
+			}
+			f, err := protocol.ParseFrame(b)
+			if typ != websocket.MessageText || err != nil || f.Type != protocol.FrameSealed {
+				continue
+			}
+			count++
+			if count == 1 {
+				if _, _, err := protocol.OpenMessage(ss.key, s.tg.App, ss.sid, f.Sealed, time.Now()); err != nil {
+					return
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				_ = r.conn.Write(ctx, websocket.MessageText, protocol.Frame{Type: protocol.FrameAck}.AppendJSON(nil))
+				cancel()
+			}
+		}
+	}()
+
+	type result struct {
+		status int
+		body   []byte
+		err    error
+	}
+	results := make([]result, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			<-start
+			req, _ := http.NewRequest("POST", s.tg.URL+protocol.SessionPath(ss.sid), bytes.NewReader(bodies[i]))
+			req.Header.Set("Content-Type", "application/octet-stream")
+			resp, err := hc.Do(req)
+			if err != nil {
+				results[i].err = err
+				return
+			}
+			var b bytes.Buffer
+			_, _ = b.ReadFrom(resp.Body)
+			resp.Body.Close()
+			results[i] = result{status: resp.StatusCode, body: b.Bytes()}
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+
+	delivered, conflicts, used := 0, 0, 0
+	for i, res := range results {
+		switch {
+		case res.err != nil:
+			t.Errorf("POST %d: %v", i, res.err)
+		case res.status == 200:
+			delivered++
+			wantState(t, "the winner", answer{status: 200, body: res.body}, 200, protocol.StateDelivered)
+		case res.status == 409 && protocol.ParseError(res.body).Code == protocol.CodeConflict:
+			conflicts++
+		case res.status == 410 && protocol.ParseError(res.body).Code == protocol.CodeAlreadyUsed:
+			used++
+		default:
+			t.Errorf("POST %d: %d %s, want 200 delivered, 409 conflict or 410 already_used", i, res.status, res.body)
+		}
+	}
+	if delivered != 1 {
+		t.Errorf("%d POSTs delivered, want exactly 1 (conflict %d, already_used %d)", delivered, conflicts, used)
+	}
+	// The relay closes the session's socket after the delivery, or the
+	// reader gives up after a quiet spell.
+	_ = r.conn.Close(websocket.StatusNormalClosure, "")
+	if got := <-sealedFrames; got != 1 {
+		t.Errorf("the receiver got %d sealed frames, want exactly 1", got)
+	}
+	t.Logf("race of %d: 1 delivered, %d conflict, %d already_used", n, conflicts, used)
+}
+
+func (s *suite) rateLimitSender(t *testing.T) {
+	sid := protocol.NewSessionID()
+	for i := 0; i < s.tg.SenderRequestsPerMinute; i++ {
+		a := s.c.read(t, sid)
+		if a.status != http.StatusNotFound {
+			t.Fatalf("sender request %d of %d: %d %s, want 404 (within the limit)", i+1, s.tg.SenderRequestsPerMinute, a.status, a.body)
+		}
+	}
+	for what, a := range map[string]answer{
+		"GET":  s.c.read(t, sid),
+		"POST": s.c.deliver(t, sid, bytes.Repeat([]byte{1}, 64)),
+		"deny": s.c.deny(t, sid),
+	} {
+		wantError(t, what+" over the limit", a, protocol.CodeRateLimited)
+		checkRetryAfter(t, what, a)
+	}
+}
+
+func (s *suite) rateLimitListen(t *testing.T) {
+	for i := 0; i < s.tg.NewSessionsPerMinute; i++ {
+		conn, a, _ := s.c.dial(t, protocol.NewSessionID(), listenOpts{})
+		if a != nil {
+			t.Fatalf("listen %d of %d: refused %d %s (within the limit)", i+1, s.tg.NewSessionsPerMinute, a.status, a.body)
+		}
+		_ = conn.CloseNow()
+	}
+	conn, a, _ := s.c.dial(t, protocol.NewSessionID(), listenOpts{})
+	if conn != nil {
+		_ = conn.CloseNow()
+		t.Fatalf("listen over the limit was accepted")
+	}
+	wantError(t, "listen over the limit", *a, protocol.CodeRateLimited)
+	checkRetryAfter(t, "listen", *a)
+}
+
+func checkRetryAfter(t *testing.T, what string, a answer) {
+	t.Helper()
+	v := a.header.Get("Retry-After")
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 60 {
+		t.Errorf("%s: Retry-After %q, want whole seconds 1..60", what, v)
+	}
+}

@@ -1,0 +1,367 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/scanin/scanin/protocol"
+	"github.com/scanin/scanin/server/session"
+)
+
+// WebSocket close codes the relay uses besides the protocol's 4000+status.
+const (
+	websocketNormal        = int(websocket.StatusNormalClosure)
+	websocketGoingAway     = int(websocket.StatusGoingAway)
+	websocketInternalError = int(websocket.StatusInternalError)
+)
+
+// receiverReadLimit caps a frame from a receiver. It only ever sends
+// {"type":"ack"} or {"type":"reject","reason":"decrypt"}.
+const receiverReadLimit = 256
+
+// receiverWriteTimeout bounds one frame to a receiver. Frames are small and
+// fit the socket's buffer, so only a receiver that stopped reading for long
+// ever waits.
+const receiverWriteTimeout = 5 * time.Second
+
+// receiver is an attached receiver's socket.
+type receiver struct {
+	conn   *websocket.Conn
+	ping   *time.Timer
+	closed atomic.Bool
+	buf    []byte // frame encoding scratch; used under the entry's lock
+}
+
+// send writes one frame. The caller holds the session's lock.
+func (c *receiver) send(f protocol.Frame) error {
+	c.buf = f.AppendJSON(c.buf[:0])
+	ctx, cancel := context.WithTimeout(context.Background(), receiverWriteTimeout)
+	defer cancel()
+	return c.conn.Write(ctx, websocket.MessageText, c.buf)
+}
+
+// close closes the socket with code and reason, without waiting for the
+// close handshake (which can take seconds with a dead peer).
+func (c *receiver) close(code int, reason string) {
+	if c.closed.Swap(true) {
+		return
+	}
+	if c.ping != nil {
+		c.ping.Stop()
+	}
+	go func() { _ = c.conn.Close(websocket.StatusCode(code), reason) }()
+}
+
+// keepAlive pings every interval and drops a receiver that stops answering.
+func (c *receiver) keepAlive(interval time.Duration) {
+	c.ping = time.AfterFunc(interval, func() {
+		if c.closed.Load() {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), interval)
+		err := c.conn.Ping(ctx)
+		cancel()
+		if err != nil {
+			_ = c.conn.CloseNow()
+			return
+		}
+		if !c.closed.Load() {
+			c.ping.Reset(interval)
+		}
+	})
+}
+
+// serveListen is a receiver's WebSocket. Everything that can be refused is
+// refused over HTTP before the upgrade; what changes in the moment between
+// the check and the upgrade (another listener won the sid) closes the socket
+// with 4000 + status.
+func (rl *Relay) serveListen(w http.ResponseWriter, r *http.Request) {
+	ip := rl.clientIP(r)
+	if rl.closing.Load() {
+		rl.writeError(w, errorf(protocol.CodeUnavailable, "the relay is shutting down"))
+		return
+	}
+	if rl.listenRL != nil {
+		if ok, wait := rl.listenRL.allow(ip, time.Now()); !ok {
+			rl.rateLimited(w, wait)
+			return
+		}
+	}
+	sid := r.PathValue("sid")
+	if err := protocol.CheckSessionID(sid); err != nil {
+		rl.writeError(w, errorf(protocol.CodeBadRequest, "bad sid: %v", err))
+		return
+	}
+	q := r.URL.Query()
+	appID := q.Get("app")
+	if err := protocol.CheckAppID(appID); err != nil {
+		rl.writeError(w, errorf(protocol.CodeBadRequest, "bad app: %v", err))
+		return
+	}
+	app := rl.apps[appID]
+	if app == nil {
+		rl.writeError(w, errorf(protocol.CodeNotFound, "no such app"))
+		return
+	}
+	ttl := time.Duration(app.TTL) * time.Second
+	if s, ok := q["ttl"]; ok {
+		n, err := parseTTL(s)
+		if err != nil {
+			rl.writeError(w, errorf(protocol.CodeBadRequest, "bad ttl: %v", err))
+			return
+		}
+		ttl = n
+	}
+	origin := q.Get("origin")
+	if origin != "" && !protocol.OriginAllowed(app.Origins, origin) {
+		rl.writeError(w, errorf(protocol.CodeOriginDenied, "origin is not one of the app's origins"))
+		return
+	}
+	if h := r.Header.Get("Origin"); h != "" && !rl.widgetOriginAllowed(app, r, h) {
+		rl.writeError(w, errorf(protocol.CodeOriginDenied, "the page's Origin may not listen for this app"))
+		return
+	}
+	if err := checkUpgrade(r); err != nil {
+		rl.writeError(w, err)
+		return
+	}
+	resume := q.Get("resume")
+	if err := rl.checkListen(sid, resume); err != nil {
+		rl.writeError(w, err)
+		return
+	}
+
+	conn, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
+		InsecureSkipVerify: true, // the Origin was checked above, against the app's widget origins
+		CompressionMode:    websocket.CompressionDisabled,
+	})
+	if err != nil {
+		rl.log.Debug("upgrade failed", "err", err)
+		return
+	}
+	rl.rcvGroup.Add(1)
+	conn.SetReadLimit(receiverReadLimit)
+	rcv := &receiver{conn: conn}
+	rcv.keepAlive(rl.limits.PingInterval)
+	requester := requesterOf(ip, r.UserAgent(), origin)
+	if perr := rl.attach(rcv, sid, resume, app, ttl, requester); perr != nil {
+		rl.metrics.errorCode(perr.Code)
+		rcv.closed.Store(true)
+		rcv.ping.Stop()
+		_ = conn.Close(websocket.StatusCode(perr.Code.CloseCode()), string(perr.Code))
+		rl.rcvGroup.Done()
+		return
+	}
+	rl.metrics.listeners.Add(1)
+	// Read on a fresh goroutine and let this one, with net/http's request
+	// state on its stack, end: a receiver may wait for minutes, and what
+	// it holds meanwhile is most of the relay's memory per receiver.
+	go func() {
+		defer rl.rcvGroup.Done()
+		defer rl.metrics.listeners.Add(-1)
+		rl.readFrames(rcv, sid)
+	}()
+}
+
+// parseTTL reads a ttl query value: decimal seconds within the protocol's
+// bounds.
+func parseTTL(vals []string) (time.Duration, error) {
+	if len(vals) != 1 {
+		return 0, errorf(protocol.CodeBadRequest, "give ttl once")
+	}
+	s := vals[0]
+	if s == "" || len(s) > 4 || strings.Trim(s, "0123456789") != "" {
+		return 0, errorf(protocol.CodeBadRequest, "%q is not a number of seconds", s)
+	}
+	n, _ := strconv.Atoi(s)
+	ttl := time.Duration(n) * time.Second
+	if ttl < protocol.MinTTL || ttl > protocol.MaxTTL {
+		return 0, errorf(protocol.CodeBadRequest, "%d s is outside %d..%d", n, int(protocol.MinTTL.Seconds()), int(protocol.MaxTTL.Seconds()))
+	}
+	return ttl, nil
+}
+
+// checkUpgrade refuses a listen that is not a WebSocket handshake, before
+// any session is touched.
+func checkUpgrade(r *http.Request) *protocol.Error {
+	if !r.ProtoAtLeast(1, 1) ||
+		!headerHasToken(r.Header, "Connection", "upgrade") ||
+		!headerHasToken(r.Header, "Upgrade", "websocket") ||
+		r.Header.Get("Sec-WebSocket-Version") != "13" ||
+		r.Header.Get("Sec-WebSocket-Key") == "" {
+		return errorf(protocol.CodeBadRequest, "listen is a WebSocket (RFC 6455, version 13)")
+	}
+	return nil
+}
+
+func headerHasToken(h http.Header, key, token string) bool {
+	for _, v := range h.Values(key) {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkListen answers, before the upgrade, whether a listen would be
+// accepted.
+func (rl *Relay) checkListen(sid, resume string) *protocol.Error {
+	e := rl.store.get(sid)
+	if e == nil {
+		if resume != "" {
+			return errorf(protocol.CodeNotFound, "no such session to resume")
+		}
+		if rl.live.Load() >= int64(rl.limits.MaxLiveSessions) {
+			return errorf(protocol.CodeUnavailable, "the relay is at capacity")
+		}
+		return nil
+	}
+	err := e.s.CheckListen(resume, time.Now())
+	e.mu.Unlock()
+	return err
+}
+
+// attach makes or resumes the session after the upgrade and greets the
+// receiver.
+func (rl *Relay) attach(rcv *receiver, sid, resume string, app *App, ttl time.Duration, requester protocol.Requester) *protocol.Error {
+	now := time.Now()
+	if resume != "" {
+		e := rl.store.get(sid)
+		if e == nil {
+			return errorf(protocol.CodeNotFound, "no such session to resume")
+		}
+		defer e.mu.Unlock()
+		old := e.rcv
+		o := e.s.Listen(resume, now)
+		if o.Reply.Err != nil {
+			rl.apply(e, o)
+			return o.Reply.Err
+		}
+		if old != nil && o.Replace.Code != 0 {
+			old.close(o.Replace.Code, o.Replace.Reason)
+		}
+		e.rcv = rcv
+		rl.apply(e, o)
+		rl.log.Info("receiver resumed", "sid_hash", sidHash(sid), "app", app.ID)
+		return nil
+	}
+	if rl.live.Add(1) > int64(rl.limits.MaxLiveSessions) {
+		rl.live.Add(-1)
+		return errorf(protocol.CodeUnavailable, "the relay is at capacity")
+	}
+	s := session.New(sid, app.ID, app.Name, requester, ttl, newResume(), now)
+	e, created := rl.store.create(s)
+	defer e.mu.Unlock()
+	if !created {
+		rl.live.Add(-1)
+		err := e.s.CheckListen("", now)
+		return err
+	}
+	e.timer = time.AfterFunc(ttl, func() { rl.expire(sid) })
+	e.rcv = rcv
+	rl.apply(e, s.Start(now))
+	rl.metrics.sessions.Add(1)
+	rl.log.Info("session started", "sid_hash", sidHash(sid), "app", app.ID, "ttl_s", int(ttl/time.Second))
+	return nil
+}
+
+// readFrames reads the receiver's answers until its socket closes, then
+// detaches it.
+func (rl *Relay) readFrames(rcv *receiver, sid string) {
+	defer func() {
+		if e := rl.store.get(sid); e != nil {
+			if e.rcv == rcv {
+				e.rcv = nil
+				e.s.Detach()
+			}
+			e.mu.Unlock()
+		}
+		if !rcv.closed.Swap(true) {
+			rcv.ping.Stop()
+			_ = rcv.conn.CloseNow()
+		}
+	}()
+	for {
+		// No deadline or cancellation here: a receiver waits for minutes,
+		// and a cancellable context costs memory for every one of them.
+		// Closing the socket (expiry, delivery, Shutdown) ends the read.
+		typ, b, err := rcv.conn.Read(context.Background())
+		if err != nil {
+			return
+		}
+		var f protocol.Frame
+		if typ == websocket.MessageText {
+			f, err = protocol.ParseFrame(b)
+		}
+		if typ != websocket.MessageText || err != nil || (f.Type != protocol.FrameAck && f.Type != protocol.FrameReject) {
+			rl.metrics.errorCode(protocol.CodeBadRequest)
+			e := rl.store.get(sid)
+			if e != nil {
+				if e.rcv == rcv {
+					e.rcv = nil
+					e.s.Detach()
+				}
+				e.mu.Unlock()
+			}
+			rcv.close(protocol.CodeBadRequest.CloseCode(), string(protocol.CodeBadRequest))
+			return
+		}
+		e := rl.store.get(sid)
+		if e == nil {
+			return
+		}
+		if e.rcv != rcv {
+			e.mu.Unlock()
+			return
+		}
+		now := time.Now()
+		if f.Type == protocol.FrameAck {
+			rl.apply(e, e.s.Ack(now))
+		} else {
+			rl.apply(e, e.s.Reject(now))
+		}
+		e.mu.Unlock()
+	}
+}
+
+// Buffer sizes of an upgraded connection. A receiver's frames are tiny and
+// the relay writes a few small frames per session, so net/http's 4 KB
+// buffers would be most of what an idle receiver costs.
+const (
+	receiverReadBuffer  = 128
+	receiverWriteBuffer = 512
+)
+
+// smallBuffers hands the WebSocket library the hijacked connection with
+// small buffers instead of net/http's.
+type smallBuffers struct{ http.ResponseWriter }
+
+func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	var r io.Reader = conn
+	if n := brw.Reader.Buffered(); n > 0 {
+		// Bytes the client sent after its handshake, already read.
+		b, _ := brw.Reader.Peek(n)
+		r = io.MultiReader(bytes.NewReader(bytes.Clone(b)), conn)
+	}
+	if err := brw.Writer.Flush(); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, bufio.NewReadWriter(bufio.NewReaderSize(r, receiverReadBuffer), bufio.NewWriterSize(conn, receiverWriteBuffer)), nil
+}

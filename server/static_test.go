@@ -1,0 +1,135 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+func TestHashedName(t *testing.T) {
+	for name, want := range map[string]string{
+		"dist/widget.wasm": "dist/widget.12345678.wasm",
+		"wasm_exec.js":     "wasm_exec.12345678.js",
+		"embed.d.ts":       "embed.12345678.d.ts",
+		"LICENSE":          "LICENSE.12345678",
+	} {
+		if got := hashedName(name, "12345678"); got != want {
+			t.Errorf("hashedName(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
+
+// TestWidgetFiles serves a stand-in widget and checks the contract with
+// the widget: hashed immutable assets, encodings, placeholders, and the
+// headers of the entry points.
+func TestWidgetFiles(t *testing.T) {
+	tr := newTestRelay(t, Config{NoRateLimit: true})
+	fsys := fstest.MapFS{
+		"widget.html":         {Data: []byte(`<script src="{{asset:wasm_exec.js}}"></script><link href="{{asset:dist/widget.wasm}}"> {{relay}} {{asset:nope.js}}`)},
+		"embed.js":            {Data: []byte(`const relay = "{{relay}}"; const wasm = "{{asset:dist/widget.wasm}}";`)},
+		"embed.d.ts":          {Data: []byte(`export {};`)},
+		"dist/widget.wasm":    {Data: []byte("\x00asm raw")},
+		"dist/widget.wasm.br": {Data: []byte("brotli bytes")},
+		"dist/widget.wasm.gz": {Data: []byte("gzip bytes")},
+		"dist/.gitkeep":       {Data: nil},
+	}
+	a, err := loadAssetsFrom(fsys, []byte("// wasm_exec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.rl.assets = a
+	wasm := a.byName["dist/widget.wasm"]
+	if wasm == nil || !strings.HasPrefix(wasm.url, "/assets/dist/widget.") || len(wasm.url) != len("/assets/dist/widget.12345678.wasm") {
+		t.Fatalf("wasm asset: %+v", wasm)
+	}
+	if len(a.byURL) != 3 { // widget.wasm, wasm_exec.js, embed.d.ts
+		t.Errorf("%d assets, want 3: %v", len(a.byURL), a.byURL)
+	}
+	if len(a.missing) != 1 || a.missing[0] != "nope.js" {
+		t.Errorf("missing %v, want [nope.js]", a.missing)
+	}
+
+	for enc, want := range map[string]string{"br, gzip": "brotli bytes", "gzip": "gzip bytes", "": "\x00asm raw", "br;q=0, gzip": "gzip bytes"} {
+		st, h, b := tr.do(t, "GET", wasm.url, nil, http.Header{"Accept-Encoding": {enc}})
+		if st != 200 || string(b) != want {
+			t.Errorf("Accept-Encoding %q: %d %q, want %q", enc, st, b, want)
+		}
+		for k, v := range map[string]string{
+			"Content-Type": "application/wasm", "Vary": "Accept-Encoding",
+			"Cache-Control": "public, max-age=31536000, immutable", "Access-Control-Allow-Origin": "*",
+			"Cross-Origin-Resource-Policy": "cross-origin", "X-Content-Type-Options": "nosniff",
+		} {
+			if h.Get(k) != v {
+				t.Errorf("%s: %q, want %q", k, h.Get(k), v)
+			}
+		}
+	}
+	if st, _, _ := tr.do(t, "GET", "/assets/dist/widget.wasm", nil, nil); st != 404 {
+		t.Errorf("unhashed name: %d, want 404", st)
+	}
+	if st, _, _ := tr.do(t, "GET", "/assets/dist/widget.wasm.br", nil, nil); st != 404 {
+		t.Errorf("a precompressed sibling by name: %d, want 404", st)
+	}
+
+	st, h, b := tr.do(t, "GET", "/widget.html?app=demo", nil, nil)
+	if st != 200 {
+		t.Fatalf("widget.html: %d", st)
+	}
+	body := string(b)
+	if !strings.Contains(body, a.byName["wasm_exec.js"].url) || !strings.Contains(body, wasm.url) || !strings.Contains(body, tr.srv.URL) || strings.Contains(body, "{{") {
+		t.Errorf("widget.html not filled in: %s", body)
+	}
+	csp := h.Get("Content-Security-Policy")
+	wsURL := "ws" + strings.TrimPrefix(tr.srv.URL, "http")
+	for _, want := range []string{"frame-ancestors http://localhost:* http://127.0.0.1:*", "script-src 'self' 'wasm-unsafe-eval'", "connect-src 'self' " + wsURL, "default-src 'self'", "img-src 'self' data: blob:", "style-src 'self' 'unsafe-inline'"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("widget CSP %q lacks %q", csp, want)
+		}
+	}
+	if h.Get("X-Frame-Options") != "" || h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") == "" || h.Get("Cache-Control") != "no-cache" {
+		t.Errorf("widget headers: %v", h)
+	}
+	if st2, _, _ := tr.do(t, "GET", "/widget?app=demo", nil, nil); st2 != 200 {
+		t.Errorf("/widget: %d", st2)
+	}
+	if st2, _, _ := tr.do(t, "GET", "/widget.html?app=demo", nil, http.Header{"If-None-Match": {h.Get("ETag")}}); st2 != http.StatusNotModified {
+		t.Errorf("revalidation: %d, want 304", st2)
+	}
+	for _, q := range []string{"?app=unknown", ""} {
+		st, h, _ := tr.do(t, "GET", "/widget.html"+q, nil, nil)
+		if st != 404 || !strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+			t.Errorf("widget.html%s: %d, CSP %q", q, st, h.Get("Content-Security-Policy"))
+		}
+	}
+
+	st, h, b = tr.do(t, "GET", "/embed.js", nil, nil)
+	if st != 200 || string(b) != `const relay = "`+tr.srv.URL+`"; const wasm = "`+wasm.url+`";` {
+		t.Errorf("embed.js: %d %s", st, b)
+	}
+	if h.Get("Access-Control-Allow-Origin") != "*" || h.Get("Cross-Origin-Resource-Policy") != "cross-origin" || !strings.HasPrefix(h.Get("Content-Type"), "text/javascript") {
+		t.Errorf("embed.js headers: %v", h)
+	}
+	st, h, _ = tr.do(t, "GET", "/embed.d.ts", nil, nil)
+	if st != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/plain") {
+		t.Errorf("embed.d.ts: %d %v", st, h)
+	}
+}
+
+func TestLinkPage(t *testing.T) {
+	tr := newTestRelay(t, Config{NoRateLimit: true})
+	st, h, b := tr.do(t, "GET", "/link", nil, nil)
+	if st != 200 || !strings.Contains(string(b), "Open in the app") {
+		t.Fatalf("/link: %d", st)
+	}
+	csp := h.Get("Content-Security-Policy")
+	if !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, cspHash(linkScript)) || h.Get("Referrer-Policy") != "no-referrer" {
+		t.Errorf("/link headers: %v", h)
+	}
+	// Self-contained: nothing is loaded from elsewhere.
+	for _, bad := range []string{"src=\"http", "href=\"http", "@import", "url("} {
+		if strings.Contains(string(b), bad) {
+			t.Errorf("/link loads an outside resource (%s)", bad)
+		}
+	}
+}

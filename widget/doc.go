@@ -1,0 +1,46 @@
+//go:build js && wasm
+
+// Command widget is scanin's browser receiver, compiled to WebAssembly and
+// run in a sandboxed iframe that the relay serves (widget.html). It shows a
+// QR code holding a fresh session id and public key, listens for the
+// relay's frames, opens the sealed message with the private key that never
+// leaves the iframe, and tells the embedding page the result.
+//
+// The page's embed.js creates the iframe and says hello; the hello's origin,
+// checked against location.ancestorOrigins (or the referrer) and the app's
+// configured origins, is the only origin the widget ever posts to.
+//
+// Messages to the embedding page (window.parent, targetOrigin the verified
+// origin): scanin:ready {expires_at}, scanin:scanned, scanin:expired {final},
+// scanin:denied, scanin:error {code, message, retrying}, scanin:result
+// {kind, data, device}, and two that only embed.js needs: scanin:resize
+// {height} and scanin:open {link} (the iframe may not open windows itself).
+// From the page: scanin:hello and scanin:refresh.
+//
+// The iframe URL's query: app (required), ttl (15..300 s per code), verify=1
+// (show the check code and ask before accepting), theme=light|dark, and
+// limit (15..300 s of codes before "Show a new code").
+//
+// # Wasm
+//
+// Everything the widget imports lands in the file each visitor downloads,
+// so it links no fmt, encoding/json, net/http, net/url or log, and no Go
+// WebSocket library: JSON is the protocol package's small reader and
+// writer, the WebSocket and fetch are the browser's own through
+// syscall/js, and the QR encoder is a trimmed copy that renders SVG
+// (widget/internal/qrcode). Further caveats:
+//
+//   - main blocks forever (select{}): the JavaScript callbacks that drive
+//     the widget die with the program.
+//   - A js.Func callback must never block, or the Go runtime deadlocks:
+//     callbacks only queue events (inbox.put), and promises are awaited on
+//     goroutines of their own. One goroutine, run, owns all state.
+//   - A browser hides why a WebSocket failed to open (every refusal is close
+//     code 1006), so after a failed reconnect the widget asks the relay's
+//     /healthz whether the relay is down (keep retrying) or up and refusing
+//     the old session (show a new code).
+//   - time.Now is the browser's clock; the relay's expires_at is trusted only
+//     when it is within the ttl of it.
+//   - The private key is zeroed (PrivateKey.Destroy) when its code is
+//     dropped, but a garbage-collected runtime may have copied it before.
+package main

@@ -1,0 +1,180 @@
+//go:build !js
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+)
+
+// benchRuns is how many page loads each figure is the median of.
+const benchRuns = 10
+
+// netCondition is a network the benchmark loads the widget over.
+type netCondition struct {
+	name       string
+	throttled  bool
+	latencyMS  float64 // added to each request, as DevTools does: the RTT
+	throughput float64 // bytes per second, each way
+}
+
+var (
+	loopback = netCondition{name: "loopback"}
+	// 9 Mbit/s and 60 ms RTT: a good 4G connection, or poor Wi-Fi.
+	slow = netCondition{name: "9mbit-60ms", throttled: true, latencyMS: 60, throughput: 9e6 / 8}
+)
+
+// BenchmarkWidget measures what a visitor waits for: the widget's size on
+// the wire, and the time from the parent page's navigation start to the QR
+// code on screen (the page receiving scanin:ready, which the widget posts
+// right after it put the code's SVG in the DOM), as the median of
+// benchRuns loads, cold (a fresh browser profile each time) and warm (the
+// same browser, navigating again), on loopback and under DevTools network
+// emulation. Run it with ./build.sh bench widget, or
+//
+//	go test ./widget/e2e -run '^$' -bench . -benchtime 1x -count 1
+func BenchmarkWidget(b *testing.B) {
+	for range b.N {
+		dist := filepath.Join(env.root, "widget", "web", "dist")
+		var report []string
+		for _, f := range []struct{ name, file string }{
+			{"raw", "widget.wasm"}, {"gzip", "widget.wasm.gz"}, {"brotli", "widget.wasm.br"},
+		} {
+			st, err := os.Stat(filepath.Join(dist, f.file))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportMetric(float64(st.Size())/1000, f.name+"-KB")
+			report = append(report, fmt.Sprintf("widget.wasm %-6s %8.1f KB", f.name, float64(st.Size())/1000))
+		}
+		s := newSite(b)
+		for _, cond := range []netCondition{loopback, slow} {
+			// DevTools emulates the network per target; the unisolated browser
+			// keeps the widget's frame in the page's target, so the emulation
+			// covers the widget's own requests too.
+			isolated := !cond.throttled
+			cold := make([]float64, 0, benchRuns)
+			for range benchRuns {
+				ms, err := coldLoad(s, cond, isolated)
+				if err != nil {
+					b.Fatal(err)
+				}
+				cold = append(cold, ms)
+			}
+			warm, err := warmLoads(s, cond, isolated)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for _, m := range []struct {
+				name string
+				v    []float64
+			}{{"cold", cold}, {"warm", warm}} {
+				med := median(m.v)
+				b.ReportMetric(med, m.name+"-"+cond.name+"-ms")
+				report = append(report, fmt.Sprintf("QR visible %-4s %-11s median %6.0f ms (min %4.0f, max %4.0f)",
+					m.name, cond.name, med, slices.Min(m.v), slices.Max(m.v)))
+			}
+		}
+		b.Log("\n" + strings.Join(report, "\n"))
+	}
+}
+
+// coldLoad starts a browser with a fresh profile, loads the page once and
+// returns the time to the QR code.
+func coldLoad(s *site, cond netCondition, isolated bool) (float64, error) {
+	dir, err := os.MkdirTemp(env.tmp, "chromium-cold-")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), browserFlags(dir, isolated)...)
+	defer acancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	if err := chromedp.Do(ctx); err != nil {
+		return 0, fmt.Errorf("failed to start Chromium: %w", err)
+	}
+	if err := emulate(ctx, cond); err != nil {
+		return 0, err
+	}
+	return loadOnce(ctx, s)
+}
+
+// warmLoads loads the page once to warm the browser's caches, then
+// benchRuns more times.
+func warmLoads(s *site, cond netCondition, isolated bool) ([]float64, error) {
+	dir, err := os.MkdirTemp(env.tmp, "chromium-warm-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), browserFlags(dir, isolated)...)
+	defer acancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	if err := chromedp.Do(ctx); err != nil {
+		return nil, fmt.Errorf("failed to start Chromium: %w", err)
+	}
+	if err := emulate(ctx, cond); err != nil {
+		return nil, err
+	}
+	var out []float64
+	for i := range benchRuns + 1 {
+		ms, err := loadOnce(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			out = append(out, ms)
+		}
+	}
+	return out, nil
+}
+
+func emulate(ctx context.Context, cond netCondition) error {
+	if !cond.throttled {
+		return nil
+	}
+	_, err := chromedp.Call(ctx, network.EmulateNetworkConditionsByRule, network.EmulateNetworkConditionsByRuleParams{
+		MatchedNetworkConditions: []*network.Conditions{{
+			Latency: cond.latencyMS, DownloadThroughput: cond.throughput, UploadThroughput: cond.throughput,
+		}},
+	})
+	if err != nil {
+		return fmt.Errorf("failed to emulate %s: %w", cond.name, err)
+	}
+	return nil
+}
+
+// loadOnce navigates to the parent page and returns the milliseconds from
+// its navigation start to the widget's scanin:ready.
+func loadOnce(ctx context.Context, s *site) (float64, error) {
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.pageURL(pageOptions{relay: env.relay.url, app: "shop"}))); err != nil {
+		return 0, err
+	}
+	ms, err := chromedp.Run(ctx, chromedp.Poll[float64](
+		`(() => { const s = window.__t && window.__t.states.find((s) => s.state === "waiting"); return s && s.at; })()`,
+		chromedp.WithPollingInterval(10*time.Millisecond), chromedp.WithPollingTimeout(30*time.Second)))
+	if err != nil {
+		return 0, fmt.Errorf("the QR code did not show: %w", err)
+	}
+	return ms, nil
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}

@@ -1,0 +1,115 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"strconv"
+	"strings"
+	"syscall/js"
+	"time"
+
+	"github.com/scanin/scanin/protocol"
+)
+
+func main() {
+	w, err := newWidget(js.Global())
+	if err != nil {
+		showFatal(err.Error())
+	} else {
+		go w.run()
+	}
+	// The program must stay alive: the callbacks that drive the widget
+	// live only as long as it does.
+	select {}
+}
+
+// options are what the iframe's URL asks of the widget:
+//
+//	widget.html?app=demo&ttl=60&verify=1&theme=dark&limit=300
+type options struct {
+	app    string        // the integrator's app id (required)
+	ttl    int           // seconds per code; 0 leaves it to the app's configuration
+	verify bool          // show the check code and ask before accepting
+	theme  string        // "light", "dark" or "" for prefers-color-scheme
+	limit  time.Duration // how long to rotate codes before asking for a click
+}
+
+// errorString is a constant error without importing fmt.
+type errorString string
+
+func (e errorString) Error() string { return string(e) }
+
+// parseOptions reads the iframe URL's query string.
+func parseOptions(search js.Value) (options, error) {
+	q, err := jsCall(func() js.Value { return js.Global().Get("URLSearchParams").New(search) })
+	if err != nil {
+		return options{}, errorString("failed to read the widget's URL: " + err.Error())
+	}
+	get := func(name string) string {
+		v := q.Call("get", name)
+		if v.Type() != js.TypeString {
+			return ""
+		}
+		return v.String()
+	}
+	o := options{app: get("app"), limit: protocol.WidgetShowLimit}
+	if err := protocol.CheckAppID(o.app); err != nil {
+		return options{}, errorString("This sign-in code is misconfigured: the page gave no valid app id.")
+	}
+	seconds := func(name string) (int, error) {
+		s := get(name)
+		if s == "" {
+			return 0, nil
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < int(protocol.MinTTL/time.Second) || n > int(protocol.MaxTTL/time.Second) {
+			return 0, errorString("This sign-in code is misconfigured: " + name + " must be 15 to 300 seconds.")
+		}
+		return n, nil
+	}
+	if o.ttl, err = seconds("ttl"); err != nil {
+		return options{}, err
+	}
+	limit, err := seconds("limit")
+	if err != nil {
+		return options{}, err
+	}
+	if limit > 0 {
+		o.limit = time.Duration(limit) * time.Second
+	}
+	switch v := strings.ToLower(get("verify")); v {
+	case "", "0", "false":
+	case "1", "true":
+		o.verify = true
+	default:
+		return options{}, errorString("This sign-in code is misconfigured: verify must be 1 or 0.")
+	}
+	switch t := get("theme"); t {
+	case "", "auto":
+	case "light", "dark":
+		o.theme = t
+	default:
+		return options{}, errorString("This sign-in code is misconfigured: theme must be light, dark or auto.")
+	}
+	return o, nil
+}
+
+// relayBase is the relay's public base URL, which the relay wrote into the
+// page. A page served without templating falls back to its own origin.
+func relayBase(global js.Value) string {
+	doc := global.Get("document")
+	if r := doc.Get("documentElement").Get("dataset").Get("relay"); r.Type() == js.TypeString {
+		if base, err := protocol.CheckRelayURL(r.String()); err == nil {
+			return base
+		}
+	}
+	return global.Get("location").Get("origin").String()
+}
+
+// showFatal puts a message where the code would be, for errors that stop
+// the widget before it could start.
+func showFatal(msg string) {
+	doc := js.Global().Get("document")
+	doc.Call("getElementById", "scanin").Get("dataset").Set("state", "refused")
+	doc.Call("getElementById", "status").Set("textContent", msg)
+}

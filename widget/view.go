@@ -1,0 +1,166 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"math"
+	"strconv"
+	"syscall/js"
+	"time"
+
+	"github.com/scanin/scanin/widget/internal/qrcode"
+)
+
+// view is the widget's page. The markup and styles are in widget.html;
+// the view only sets data-state, texts, the code and which buttons show,
+// and skips writes that change nothing, so that screen readers announce
+// each status once.
+type view struct {
+	root, main, title, qr, badge, status, ring, check js.Value
+	buttons                                           map[string]js.Value
+
+	shownLink    string
+	postedHeight int
+	last         map[string]string // what was last written, by element
+}
+
+func newView(doc js.Value, theme string, in *inbox) *view {
+	byID := func(id string) js.Value { return doc.Call("getElementById", id) }
+	v := &view{
+		root:    doc.Get("documentElement"),
+		main:    byID("scanin"),
+		title:   byID("title"),
+		qr:      byID("qr"),
+		badge:   byID("badge"),
+		status:  byID("status"),
+		ring:    doc.Call("querySelector", "#ring .left"),
+		check:   byID("check"),
+		buttons: map[string]js.Value{},
+		last:    map[string]string{},
+	}
+	if theme != "" {
+		v.root.Get("dataset").Set("theme", theme)
+	}
+	// A click on one of the buttons queues clicked{id}.
+	for _, id := range [...]string{"confirm", "cancel", "open-app", "new-code"} {
+		b := byID(id)
+		v.buttons[id] = b
+		b.Call("addEventListener", "click", js.FuncOf(func(js.Value, []js.Value) any {
+			in.put(clicked{id})
+			return nil
+		}))
+	}
+	return v
+}
+
+// setTitle names the app the person is signing in to.
+func (v *view) setTitle(appName string) {
+	v.text("title", v.title, "Sign in to "+appName)
+}
+
+// prepareCode draws the QR code for link. The page hides it until the
+// phase is waiting, so it can be drawn while the socket connects.
+func (v *view) prepareCode(link, appName string) {
+	if v.shownLink == link {
+		return
+	}
+	q, err := qrcode.New(link, qrcode.Medium)
+	if err != nil {
+		v.qr.Set("textContent", "The link is too long for a QR code.")
+		return
+	}
+	v.qr.Set("innerHTML", q.SVG("QR code: scan it with your phone to sign in to "+appName))
+	v.shownLink = link
+}
+
+// showCode shows the code for link and starts the countdown ring.
+func (v *view) showCode(link, appName string, left, ttl time.Duration) {
+	v.prepareCode(link, appName)
+	// Restart the ring's CSS animation: a negative delay starts it part
+	// way, for the time that already passed.
+	style := v.ring.Get("style")
+	v.ring.Get("classList").Call("remove", "run")
+	v.ring.Call("getBoundingClientRect") // forces a style flush so the animation restarts
+	style.Set("animationDuration", seconds(ttl))
+	style.Set("animationDelay", seconds(-(ttl - left)))
+	v.ring.Get("classList").Call("add", "run")
+	if perf := js.Global().Get("performance"); perf.Truthy() && perf.Get("mark").Truthy() {
+		perf.Call("mark", "scanin:qr")
+	}
+}
+
+// clearCode removes the code, so a stale one never stays on screen.
+func (v *view) clearCode() {
+	if v.shownLink == "" {
+		return
+	}
+	v.shownLink = ""
+	v.qr.Set("innerHTML", "")
+	v.ring.Get("classList").Call("remove", "run")
+}
+
+// render shows phase p; message is the status for errors, check the
+// verify mode's check code, phone whether to offer "Open in app".
+func (v *view) render(p phase, message, check string, phone bool) {
+	if v.last["state"] != string(p) {
+		v.last["state"] = string(p)
+		v.main.Get("dataset").Set("state", string(p))
+	}
+	status, badge := "", ""
+	switch p {
+	case phaseLoading:
+		status = "Loading the sign-in code…"
+	case phaseWaiting:
+		status = "Scan this code with your phone's camera to sign in."
+	case phaseScanned:
+		status, badge = "Confirm on your phone.", "Confirm on your phone"
+	case phaseVerify:
+		status, badge = "Does your phone show this number?", "Compare the number"
+	case phaseReconnecting:
+		status, badge = "Reconnecting…", "Reconnecting…"
+	case phaseSuccess:
+		status = "Signed in."
+	case phaseDenied:
+		status = "Sign-in was declined on the phone."
+	case phaseStopped:
+		status = "The code timed out."
+	case phaseError, phaseRefused:
+		status = message
+	}
+	v.text("status", v.status, status)
+	v.text("badge", v.badge, badge)
+	v.text("check", v.check, check)
+	v.show("check", v.check, check != "")
+	v.show("confirm", v.buttons["confirm"], p == phaseVerify)
+	v.show("cancel", v.buttons["cancel"], p == phaseVerify)
+	v.show("open-app", v.buttons["open-app"], phone && (p == phaseWaiting || p == phaseScanned))
+	v.show("new-code", v.buttons["new-code"], p == phaseStopped || p == phaseDenied || p == phaseError)
+}
+
+// height is the widget's content height in CSS pixels.
+func (v *view) height() int {
+	return int(math.Ceil(v.main.Call("getBoundingClientRect").Get("height").Float()))
+}
+
+func (v *view) text(key string, el js.Value, s string) {
+	if v.last[key] != s || v.last[key+"?set"] == "" {
+		v.last[key], v.last[key+"?set"] = s, "1"
+		el.Set("textContent", s)
+	}
+}
+
+func (v *view) show(key string, el js.Value, visible bool) {
+	want := "hidden"
+	if visible {
+		want = "shown"
+	}
+	if v.last[key+"?shown"] != want {
+		v.last[key+"?shown"] = want
+		el.Set("hidden", !visible)
+	}
+}
+
+// seconds writes d as a CSS time.
+func seconds(d time.Duration) string {
+	return strconv.FormatFloat(d.Seconds(), 'f', 3, 64) + "s"
+}

@@ -1,0 +1,137 @@
+// widget.js starts scanin's widget inside its iframe. It is a file of its
+// own because the page's Content-Security-Policy allows no inline script.
+//
+// While the WebAssembly downloads and compiles, it does what would otherwise
+// wait for it: it fetches the app's configuration, says hello to the
+// embedding page and opens the first session's WebSocket. The Go program
+// then takes all of it over (globalThis.scaninBoot) and decides; nothing
+// here trusts anything or shows anything.
+"use strict";
+(() => {
+  const root = document.documentElement;
+  const params = new URLSearchParams(location.search);
+  const app = params.get("app") || "";
+  const ttl = params.get("ttl") || "";
+  const appOK = /^[a-z0-9][a-z0-9-]{0,31}$/.test(app);
+  const relay = /^https?:\/\//.test(root.dataset.relay || "") ? root.dataset.relay.replace(/\/+$/, "") : location.origin;
+
+  const config = appOK
+    ? fetch(relay + "/v1/apps/" + app, { credentials: "omit" }).then(
+        (r) => r.text().then((body) => ({ status: r.status, body })),
+        (err) => ({ status: 0, body: String(err) }))
+    : Promise.resolve({ status: 0, body: "missing or malformed app id" });
+
+  // The first session's socket, opened as soon as the page has said who it
+  // is. The Go program adopts it with its queued events, or closes it.
+  let socket = null;
+  const openSocket = (origin) => {
+    const id = crypto.getRandomValues(new Uint8Array(16));
+    const sid = btoa(String.fromCharCode(...id)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    let url = relay.replace(/^http/, "ws") + "/v1/sessions/" + sid + "/listen?app=" + encodeURIComponent(app);
+    if (ttl) url += "&ttl=" + encodeURIComponent(ttl);
+    url += "&origin=" + encodeURIComponent(origin);
+    const events = [];
+    let ws;
+    try {
+      ws = new WebSocket(url);
+    } catch (e) {
+      return null;
+    }
+    ws.onopen = () => events.push({ type: "open" });
+    ws.onmessage = (e) => events.push({ type: "message", data: e.data });
+    ws.onclose = (e) => events.push({ type: "close", code: e.code, reason: e.reason });
+    return { sid, origin, ws, events };
+  };
+
+  // allowed is protocol.OriginAllowed: an exact origin, or "scheme://host:*"
+  // for any port. The Go program checks again; this only avoids opening a
+  // socket for a page the app does not allow.
+  const allowed = (patterns, origin) => {
+    origin = origin.toLowerCase();
+    return patterns.some((p) => {
+      p = String(p).toLowerCase();
+      if (p === origin) return true;
+      if (!p.endsWith(":*")) return false;
+      const prefix = p.slice(0, -2);
+      return origin === prefix || (origin.startsWith(prefix + ":") && /^[0-9]{1,5}$/.test(origin.slice(prefix.length + 1)));
+    });
+  };
+
+  // The parent's messages are buffered until the Go program listens.
+  // A hello from the parent window says which origin the page has (the
+  // browser vouches for event.origin); the Go program checks it again.
+  const early = [];
+  let helloOrigin = "";
+  const buffer = (event) => {
+    early.push(event);
+    const m = event.data;
+    if (!helloOrigin && event.source === window.parent && m && m.type === "scanin:hello") {
+      helloOrigin = event.origin;
+      config.then(maybeOpen);
+    }
+  };
+  addEventListener("message", buffer);
+
+  const maybeOpen = (res) => {
+    if (socket || !appOK || res.status !== 200) return;
+    let origins;
+    try {
+      origins = JSON.parse(res.body).origins;
+    } catch (e) {
+      return;
+    }
+    if (Array.isArray(origins) && allowed(origins, helloOrigin)) socket = openSocket(helloOrigin);
+  };
+
+  // Ask the page for its hello now rather than at the iframe's load event,
+  // which waits for the WebAssembly download. The message goes only to the
+  // origin the browser names as the parent's (never "*"); embed.js also
+  // says hello on load, for browsers that name none.
+  let parentOrigin = "";
+  if (location.ancestorOrigins && location.ancestorOrigins.length > 0) {
+    parentOrigin = location.ancestorOrigins[0];
+  } else if (document.referrer) {
+    try {
+      parentOrigin = new URL(document.referrer).origin;
+    } catch (e) {}
+  }
+  if (parentOrigin && parentOrigin !== "null" && window.parent !== window) {
+    window.parent.postMessage({ type: "scanin:hello", v: 1 }, parentOrigin);
+  }
+
+  globalThis.scaninBoot = {
+    config,
+    // takeMessages hands the buffered messages and all later ones to handler.
+    takeMessages(handler) {
+      removeEventListener("message", buffer);
+      addEventListener("message", handler);
+      for (const event of early.splice(0)) handler(event);
+    },
+    // takeSocket hands over the early socket, once: {sid, origin, ws, events}.
+    takeSocket() {
+      const s = socket;
+      socket = { taken: true };
+      return s && !s.taken ? s : null;
+    },
+  };
+
+  const fail = (err) => {
+    document.getElementById("scanin").dataset.state = "error";
+    document.getElementById("status").textContent =
+      "The sign-in code could not be loaded. Reload the page to try again.";
+    console.error("scanin: failed to start the widget:", err);
+  };
+
+  const go = new Go();
+  const url = root.dataset.wasm;
+  const slow = () => fetch(url).then((r) => r.arrayBuffer()).then((b) => WebAssembly.instantiate(b, go.importObject));
+  // A server that does not label the file application/wasm defeats
+  // streaming compilation; fall back rather than fail.
+  const start = WebAssembly.instantiateStreaming
+    ? WebAssembly.instantiateStreaming(fetch(url), go.importObject).catch(slow)
+    : slow();
+  start.then((result) => {
+    performance.mark("scanin:instantiated");
+    return go.run(result.instance);
+  }).catch(fail);
+})();
