@@ -80,18 +80,19 @@ func runDemo(ctx context.Context, args []string, io stdio) int {
 	go func() { served <- servers[0].Serve(relayLn) }()
 	go func() { served <- servers[1].Serve(shopLn) }()
 
-	fmt.Fprintf(io.out, `scanin demo is running.
+	fmt.Fprintf(io.out, `scanin demo is running:
 
-  1. Open the shop:       %s
-     It embeds the sign-in widget, served by the relay at %s.
-  2. Open the phone:      %s/phone
-     (in another tab, or on a phone that can reach this machine), a demo user
-     already signed in. Scan the shop's code with its camera, upload a
-     screenshot of it, or copy the link under "Open in app" and paste it.
-  3. Confirm on the phone: the shop shows "Signed in as Ada Lovelace".
+  shop   %-30s the Demo Shop's sign-in page; it embeds the widget
+  phone  %-30s the Demo Shop's app, with a demo user signed in
+  relay  %-30s the relay; it serves the widget
+
+1. Open the shop in a browser.
+2. Open the phone in another tab (or on a phone that can reach this machine).
+   Scan the shop's code with its camera, or upload a screenshot of the code.
+3. Tap "Log in" on the phone: the shop shows "Signed in as Ada Lovelace".
 
 Press Ctrl-C to stop.
-`, shopURL, relayURL, relayURL)
+`, shopURL, relayURL+"/phone", relayURL)
 
 	code := 0
 	select {

@@ -3,6 +3,17 @@ package main
 import (
 	"log/slog"
 	"net/http"
+	"time"
+)
+
+// HTTP timeouts against slow clients. A POST may wait AckWait (10 s) for
+// the receiver, so writes get more. WebSocket connections are hijacked and
+// so are not subject to them.
+const (
+	relayReadHeaderTimeout = 10 * time.Second
+	relayReadTimeout       = 30 * time.Second
+	relayWriteTimeout      = 40 * time.Second
+	relayIdleTimeout       = 120 * time.Second
 )
 
 // newHTTPServer is the http.Server every scanin listener uses: timeouts

@@ -7,22 +7,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/scanin/scanin/server"
 )
 
-// HTTP timeouts against slow clients. A POST may wait AckWait (10 s) for
-// the receiver, so writes get more. WebSocket connections are hijacked and
-// so are not subject to them.
-const (
-	relayReadHeaderTimeout = 10 * time.Second
-	relayReadTimeout       = 30 * time.Second
-	relayWriteTimeout      = 40 * time.Second
-	relayIdleTimeout       = 120 * time.Second
-	relayShutdownTimeout   = 20 * time.Second
-)
+// relayShutdownTimeout bounds a graceful shutdown: deliveries in flight
+// finish, receivers are told to go elsewhere.
+const relayShutdownTimeout = 20 * time.Second
 
 // runRelay runs the relay until ctx is cancelled (SIGINT or SIGTERM), then
 // shuts down gracefully. Once it listens it prints
@@ -81,15 +73,7 @@ func runRelay(ctx context.Context, args []string, io stdio) int {
 		fmt.Fprintf(io.err, "scanin relay: %v\n", err)
 		return 1
 	}
-	srv := &http.Server{
-		Handler:           relay.Handler(),
-		ReadHeaderTimeout: relayReadHeaderTimeout,
-		ReadTimeout:       relayReadTimeout,
-		WriteTimeout:      relayWriteTimeout,
-		IdleTimeout:       relayIdleTimeout,
-		MaxHeaderBytes:    16 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(relay.Handler(), logger)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	logger.Info("relay listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "rate_limit", !cfg.NoRateLimit)

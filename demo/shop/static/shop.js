@@ -54,9 +54,14 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     const login = document.getElementById("login");
+    const line = document.getElementById("status");
     login.addEventListener("scanin:state", function (e) {
-      const text = status[e.detail && e.detail.state];
-      if (text !== undefined) document.getElementById("status").textContent = text;
+      const state = e.detail && e.detail.state;
+      // A fresh code ends "Confirm on your phone", but the news that the
+      // last login was denied or expired stays until the next scan.
+      if (state === "waiting" && line.textContent !== status.scanned) return;
+      const text = status[state];
+      if (text !== undefined) line.textContent = text;
     });
     login.addEventListener("scanin:result", function () { show(); });
     document.getElementById("sign-out").addEventListener("click", function () {
