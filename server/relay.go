@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,6 +54,8 @@ type Relay struct {
 	cancel   context.CancelFunc
 	bg       sync.WaitGroup // the sweeper
 	rcvGroup sync.WaitGroup // receivers' goroutines
+	debug    *debugServer   // profiling endpoints; nil unless DebugAddrEnv is set
+	bufs     sync.Pool      // *[]byte scratch for frames to receivers
 }
 
 // New checks cfg and makes a relay. logger receives JSON-friendly
@@ -73,6 +76,10 @@ func New(cfg Config, logger *slog.Logger) (*Relay, error) {
 		apps:    make(map[string]*App),
 	}
 	rl.rules = session.Rules{AckWait: rl.limits.AckWait}
+	rl.bufs.New = func() any {
+		b := make([]byte, 0, 2048) // a sealed frame of a typical message fits
+		return &b
+	}
 	if cfg.PublicURL != "" {
 		rl.publicURL, _ = checkPublicURL(cfg.PublicURL)
 	}
@@ -97,6 +104,12 @@ func New(cfg Config, logger *slog.Logger) (*Relay, error) {
 	}
 	if len(rl.assets.missing) > 0 {
 		logger.Warn("widget files refer to files that do not exist; is the widget built?", "missing", rl.assets.missing)
+	}
+	if addr := os.Getenv(DebugAddrEnv); addr != "" {
+		if rl.debug, err = startDebug(addr); err != nil {
+			return nil, err
+		}
+		logger.Warn("profiling endpoints are on; this is for benchmarks, not for production", "env", DebugAddrEnv, "addr", addr)
 	}
 	rl.ctx, rl.cancel = context.WithCancel(context.Background())
 	rl.handler = rl.routes()
@@ -155,6 +168,11 @@ func (rl *Relay) Shutdown(ctx context.Context) error {
 	if err == nil {
 		<-done
 	}
+	if rl.debug != nil {
+		if derr := rl.debug.close(ctx); derr != nil && err == nil {
+			err = derr
+		}
+	}
 	rl.log.Info("relay stopped")
 	return err
 }
@@ -190,7 +208,7 @@ func sidHash(sid string) string {
 func (rl *Relay) apply(e *entry, o session.Outcome) {
 	if e.rcv != nil {
 		for _, f := range o.Frames {
-			if err := e.rcv.send(f); err != nil {
+			if err := e.rcv.send(f, &rl.bufs); err != nil {
 				rl.log.Debug("receiver write failed", "sid_hash", sidHash(e.s.ID), "err", err)
 				e.rcv.close(websocketInternalError, "")
 				e.rcv = nil

@@ -581,3 +581,23 @@ func TestRateLimiterRefills(t *testing.T) {
 		t.Errorf("%d buckets after the sweep", n)
 	}
 }
+
+// TestAppendFrame checks that the relay's own writer of the sealed frame
+// gives exactly protocol.Frame.AppendJSON's bytes, and that the other
+// frames are written by protocol.
+func TestAppendFrame(t *testing.T) {
+	for _, n := range []int{0, 1, 2, 3, 32, 1024, 1025, 65536} {
+		sealed := make([]byte, n)
+		for i := range sealed {
+			sealed[i] = byte(i*131 + n)
+		}
+		f := protocol.Frame{Type: protocol.FrameSealed, Sealed: sealed}
+		if got, want := appendFrame([]byte("x"), f), f.AppendJSON([]byte("x")); !bytes.Equal(got, want) {
+			t.Fatalf("%d bytes: got %q, want %q", n, got, want)
+		}
+	}
+	f := protocol.Frame{Type: protocol.FrameReady, ExpiresAt: 1700000000000, Resume: "r-_0"}
+	if got, want := appendFrame(nil, f), f.AppendJSON(nil); !bytes.Equal(got, want) {
+		t.Fatalf("ready: got %q, want %q", got, want)
+	}
+}

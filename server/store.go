@@ -2,6 +2,7 @@ package server
 
 import (
 	"hash/maphash"
+	"strings"
 	"sync"
 	"time"
 
@@ -146,5 +147,5 @@ func requesterOf(ip, userAgent, origin string) protocol.Requester {
 	if len(userAgent) > maxUA {
 		userAgent = userAgent[:maxUA]
 	}
-	return protocol.Requester{IP: ip, UserAgent: userAgent, Origin: origin}
+	return protocol.Requester{IP: ip, UserAgent: userAgent, Origin: strings.Clone(origin)}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -171,7 +172,7 @@ func closeAll(ws []*waiting) {
 
 // MeasureRSS opens n waiting receivers on a fresh process and returns
 // the RSS growth per receiver.
-func MeasureRSS(ctx context.Context, peer Peer, n int) (float64, error) {
+func MeasureRSS(ctx context.Context, peer Peer, n int, hooks Hooks) (float64, error) {
 	p, err := peer.Start(ctx)
 	if err != nil {
 		return 0, err
@@ -195,6 +196,9 @@ func MeasureRSS(ctx context.Context, peer Peer, n int) (float64, error) {
 	rss, err := stableRSS(p.PID)
 	if err != nil {
 		return 0, err
+	}
+	if hooks.Waiting != nil {
+		hooks.Waiting(p)
 	}
 	for _, w := range ws[len(ws)-5:] {
 		if _, err := handoff(ctx, peer, p, w.id, w.done, randomBody(BodySize)); err != nil {
@@ -262,16 +266,21 @@ func MeasureCPU(ctx context.Context, peer Peer, p *Proc, n int) (time.Duration, 
 // `senders` concurrent senders, each POST on a new TCP connection. It
 // returns the handoff latencies and the relay's CPU time per handoff
 // during the deliveries (the receivers' connections not included).
-func MeasureLatency(ctx context.Context, peer Peer, p *Proc, n, senders int) ([]time.Duration, time.Duration, error) {
+func MeasureLatency(ctx context.Context, peer Peer, p *Proc, n, senders int, hooks Hooks) ([]time.Duration, time.Duration, error) {
 	ws, err := openReceivers(ctx, peer, p, n, 32)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer closeAll(ws)
+	if hooks.Deliveries != nil {
+		after := hooks.Deliveries()
+		defer after()
+	}
 	cpuBefore, err := CPU(p.PID)
 	if err != nil {
 		return nil, 0, err
 	}
+	waitBefore, _ := RunQueueWait(p.PID)
 	lat := make([]time.Duration, 0, n)
 	var mu sync.Mutex
 	var firstErr error
@@ -301,6 +310,9 @@ func MeasureLatency(ctx context.Context, peer Peer, p *Proc, n, senders int) ([]
 	if err != nil {
 		return nil, 0, err
 	}
+	if waitAfter, err := RunQueueWait(p.PID); err == nil && hooks.RunQueueWait != nil {
+		hooks.RunQueueWait(waitAfter - waitBefore)
+	}
 	return lat, (cpuAfter - cpuBefore) / time.Duration(n), firstErr
 }
 
@@ -316,4 +328,33 @@ func Percentile(ds []time.Duration, q float64) time.Duration {
 		i = 0
 	}
 	return s[i]
+}
+
+// RunQueueWait is how long the process's threads have waited, runnable,
+// for a CPU (the second field of /proc/PID/task/*/schedstat): time another
+// process, or another of its own threads, had the CPU it needed. Over a
+// measurement it tells the latency figures' noise from the relay's own
+// cost. Threads that exited are not counted.
+func RunQueueWait(pid int) (time.Duration, error) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return 0, err
+	}
+	var total time.Duration
+	for _, t := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/schedstat", pid, t.Name()))
+		if err != nil {
+			continue // the thread exited
+		}
+		f := strings.Fields(string(b))
+		if len(f) < 2 {
+			return 0, fmt.Errorf("unreadable schedstat of %d", pid)
+		}
+		ns, err := strconv.ParseInt(f[1], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("unreadable schedstat of %d: %w", pid, err)
+		}
+		total += time.Duration(ns)
+	}
+	return total, nil
 }

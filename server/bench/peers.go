@@ -56,6 +56,29 @@ type Proc struct {
 	cmd  *exec.Cmd
 	Addr string // host:port
 	PID  int
+	// DebugAddr is where the relay serves its profiling endpoints
+	// (server.DebugAddrEnv); empty when it does not.
+	DebugAddr string
+}
+
+// Pinning runs a relay on a set of CPUs, so the relay under test and the
+// load generator do not compete for the same ones. The zero value runs it
+// wherever the scheduler likes.
+type Pinning struct {
+	// CPUs is a taskset(1) CPU list, like "1" or "2-3"; empty: no pinning.
+	CPUs string
+	// Procs is how many CPUs CPUs names; the Go relay gets it as
+	// GOMAXPROCS.
+	Procs int
+}
+
+// command makes the command that runs name with args, pinned.
+func (pin Pinning) command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	if pin.CPUs == "" {
+		return exec.CommandContext(ctx, name, args...)
+	}
+	// taskset execs the relay, so the PID is the relay's.
+	return exec.CommandContext(ctx, "taskset", append([]string{"--cpu-list", pin.CPUs, name}, args...)...)
 }
 
 // Stop ends the process (SIGTERM, then SIGKILL after 10 s).
@@ -128,17 +151,45 @@ func post(ctx context.Context, addr, path string, body []byte) (int, []byte, err
 }
 
 // Scanin is scanin's relay: `scanin relay --no-rate-limit`.
-type Scanin struct{ Bin string }
+type Scanin struct {
+	Bin string
+	Pin Pinning
+	// GOGC, when not empty, is the relay's GOGC environment variable.
+	GOGC string
+	// Profile turns on the relay's profiling endpoints (server.DebugAddrEnv)
+	// on a free loopback port.
+	Profile bool
+}
 
 func (Scanin) Name() string  { return "scanin relay (Go)" }
 func (Scanin) NewID() string { return protocol.NewSessionID() }
 
 func (s Scanin) Start(ctx context.Context) (*Proc, error) {
-	cmd := exec.CommandContext(ctx, s.Bin, "relay", "--addr", "127.0.0.1:0", "--no-rate-limit")
-	return startProc(ctx, cmd, func(line string) (string, bool) {
+	cmd := s.Pin.command(ctx, s.Bin, "relay", "--addr", "127.0.0.1:0", "--no-rate-limit")
+	cmd.Env = os.Environ()
+	if s.Pin.Procs > 0 {
+		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(s.Pin.Procs))
+	}
+	if s.GOGC != "" {
+		cmd.Env = append(cmd.Env, "GOGC="+s.GOGC)
+	}
+	debugAddr := ""
+	if s.Profile {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		debugAddr = "127.0.0.1:" + strconv.Itoa(port)
+		cmd.Env = append(cmd.Env, "SCANIN_RELAY_DEBUG_ADDR="+debugAddr)
+	}
+	p, err := startProc(ctx, cmd, func(line string) (string, bool) {
 		u, ok := strings.CutPrefix(line, "scanin relay: listening on http://")
 		return u, ok
 	})
+	if p != nil {
+		p.DebugAddr = debugAddr
+	}
+	return p, err
 }
 
 func (Scanin) Listen(ctx context.Context, p *Proc, id string) (Receiver, error) {
@@ -192,7 +243,10 @@ func (Scanin) Send(ctx context.Context, p *Proc, id string, body []byte) error {
 }
 
 // WSRelay is bench/ws-relay.js on Node.
-type WSRelay struct{ Dir string } // bench/
+type WSRelay struct {
+	Dir string // bench/
+	Pin Pinning
+}
 
 func (WSRelay) Name() string { return "ws-relay.js (node ws)" }
 func (WSRelay) NewID() string {
@@ -200,7 +254,7 @@ func (WSRelay) NewID() string {
 }
 
 func (w WSRelay) Start(ctx context.Context) (*Proc, error) {
-	cmd := exec.CommandContext(ctx, "node", filepath.Join(w.Dir, "ws-relay.js"), "0")
+	cmd := w.Pin.command(ctx, "node", filepath.Join(w.Dir, "ws-relay.js"), "0")
 	return startProc(ctx, cmd, func(line string) (string, bool) {
 		port, ok := strings.CutPrefix(line, "ws-relay listening on ")
 		return "127.0.0.1:" + port, ok
@@ -237,7 +291,10 @@ func (WSRelay) Send(ctx context.Context, p *Proc, id string, body []byte) error 
 }
 
 // Piping is npm's piping-server: a GET waits, a POST streams to it.
-type Piping struct{ Dir string }
+type Piping struct {
+	Dir string // bench/
+	Pin Pinning
+}
 
 func (Piping) Name() string  { return "piping-server (npm)" }
 func (Piping) NewID() string { return protocol.NewSessionID() }
@@ -247,7 +304,7 @@ func (pp Piping) Start(ctx context.Context) (*Proc, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, "node", filepath.Join(pp.Dir, "node_modules/piping-server/dist/src/index.js"),
+	cmd := pp.Pin.command(ctx, "node", filepath.Join(pp.Dir, "node_modules/piping-server/dist/src/index.js"),
 		"--host", "127.0.0.1", "--http-port", strconv.Itoa(port))
 	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
 	if err := cmd.Start(); err != nil {

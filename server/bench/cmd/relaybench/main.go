@@ -3,10 +3,12 @@
 // same harness on loopback. It prints a results table and, with -write,
 // puts it into docs/benchmarks.md between the relaybench markers.
 //
-//	go run ./server/bench/cmd/relaybench -write docs/benchmarks.md
+//	go run ./server/bench/cmd/relaybench [-scanin bin/scanin] [-peers bench]
 //
-// It installs the npm peers with `npm ci` in bench/ when they are missing,
-// and builds cmd/scanin into a temporary directory.
+// It installs the npm peers with `npm ci` in the peers directory when they
+// are missing, builds cmd/scanin into a temporary directory unless -scanin
+// names a binary, and rewrites the results block of -write
+// (docs/benchmarks.md by default).
 package main
 
 import (
@@ -31,10 +33,17 @@ func main() {
 	sizes := flag.String("n", "1000,10000", "comma-separated numbers of waiting receivers for the RSS figures")
 	cpuHandoffs := flag.Int("cpu-handoffs", 4000, "handoffs per CPU measurement")
 	latHandoffs := flag.Int("latency-handoffs", 2000, "handoffs per latency measurement")
-	peersFlag := flag.String("peers", "scanin,ws,piping", "peers to run: scanin, ws, piping")
-	write := flag.String("write", "", "markdown `file` whose relaybench results block to replace (e.g. docs/benchmarks.md)")
+	only := flag.String("only", "scanin,ws,piping", "peers to run: scanin, ws, piping")
+	peersDir := flag.String("peers", "bench", "`dir`ectory with the npm peers (package.json, ws-relay.js), relative to the repository root")
+	scanin := flag.String("scanin", "", "prebuilt scanin `binary` (default: build ./cmd/scanin)")
+	write := flag.String("write", "docs/benchmarks.md", "markdown `file` whose relaybench results block to replace; empty: print only")
+	pin := flag.Bool("pin", true, "pin the relay under test to the last CPU and this harness to the others (needs 2 CPUs and taskset)")
+	gogc := flag.String("gogc", "", "GOGC for scanin's relay (default: the binary's own)")
+	profile := flag.String("profile", "", "`dir`ectory to write scanin relay profiles to: CPU over each run's 8-sender deliveries, heap and goroutines at each N; empty: none")
 	flag.Parse()
-	if err := run(*runs, *sizes, *cpuHandoffs, *latHandoffs, *peersFlag, *write); err != nil {
+	o := options{runs: *runs, cpuN: *cpuHandoffs, latN: *latHandoffs, peerList: *only, peersDir: *peersDir, scaninBin: *scanin,
+		write: *write, pin: *pin, gogc: *gogc, profileDir: *profile}
+	if err := run(*sizes, o); err != nil {
 		fmt.Fprintln(os.Stderr, "relaybench:", err)
 		os.Exit(1)
 	}
@@ -46,10 +55,22 @@ type figures struct {
 	cpu        []float64         // µs per full cycle: listen and handoff
 	cpuHandoff []float64         // µs per handoff to a waiting receiver (8 senders)
 	p50, p99   map[int][]float64 // ms, by concurrent senders
+	rqWait     map[int][]float64 // ms the relay waited for a CPU during the deliveries, by senders
 	errorsSeen []string
 }
 
-func run(runs int, sizeList string, cpuN, latN int, peerList, write string) error {
+// options are the flags.
+type options struct {
+	runs, cpuN, latN                     int
+	peerList, peersDir, scaninBin, write string
+	pin                                  bool
+	gogc, profileDir                     string
+	relayPin                             bench.Pinning
+	harnessCPUs                          string
+}
+
+func run(sizeList string, o options) error {
+	runs, cpuN, latN, peerList, peersDir, scaninBin, write := o.runs, o.cpuN, o.latN, o.peerList, o.peersDir, o.scaninBin, o.write
 	var ns []int
 	for _, s := range strings.Split(sizeList, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -61,11 +82,25 @@ func run(runs int, sizeList string, cpuN, latN int, peerList, write string) erro
 	if err := raiseFileLimit(); err != nil {
 		return err
 	}
+	if o.pin {
+		if err := pinSelf(&o); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "relaybench: relays on CPU %s, harness on CPU %s (GOMAXPROCS %d)\n", o.relayPin.CPUs, o.harnessCPUs, runtime.GOMAXPROCS(0))
+	}
+	if o.profileDir != "" {
+		if err := os.MkdirAll(o.profileDir, 0o755); err != nil {
+			return err
+		}
+	}
 	root, err := repoRoot()
 	if err != nil {
 		return err
 	}
-	benchDir := filepath.Join(root, "bench")
+	benchDir := peersDir
+	if !filepath.IsAbs(benchDir) {
+		benchDir = filepath.Join(root, benchDir)
+	}
 	if _, err := os.Stat(filepath.Join(benchDir, "node_modules", "piping-server")); err != nil {
 		fmt.Fprintln(os.Stderr, "relaybench: npm ci in bench/")
 		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
@@ -79,14 +114,23 @@ func run(runs int, sizeList string, cpuN, latN int, peerList, write string) erro
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	bin := filepath.Join(tmp, "scanin")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/scanin")
-	build.Dir, build.Stderr = root, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("failed to build cmd/scanin: %w", err)
+	bin := scaninBin
+	if bin == "" {
+		bin = filepath.Join(tmp, "scanin")
+		build := exec.Command("go", "build", "-o", bin, "./cmd/scanin")
+		build.Dir, build.Stderr = root, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("failed to build cmd/scanin: %w", err)
+		}
+	} else if bin, err = filepath.Abs(bin); err != nil {
+		return err
 	}
 
-	all := map[string]bench.Peer{"scanin": bench.Scanin{Bin: bin}, "ws": bench.WSRelay{Dir: benchDir}, "piping": bench.Piping{Dir: benchDir}}
+	all := map[string]bench.Peer{
+		"scanin": bench.Scanin{Bin: bin, Pin: o.relayPin, GOGC: o.gogc, Profile: o.profileDir != ""},
+		"ws":     bench.WSRelay{Dir: benchDir, Pin: o.relayPin},
+		"piping": bench.Piping{Dir: benchDir, Pin: o.relayPin},
+	}
 	var peers []bench.Peer
 	for _, name := range strings.Split(peerList, ",") {
 		p, ok := all[strings.TrimSpace(name)]
@@ -97,7 +141,7 @@ func run(runs int, sizeList string, cpuN, latN int, peerList, write string) erro
 	}
 	results := map[string]*figures{}
 	for _, p := range peers {
-		results[p.Name()] = &figures{rss: map[int][]float64{}, p50: map[int][]float64{}, p99: map[int][]float64{}}
+		results[p.Name()] = &figures{rss: map[int][]float64{}, p50: map[int][]float64{}, p99: map[int][]float64{}, rqWait: map[int][]float64{}}
 	}
 	senders := []int{8, 128}
 	ctx := context.Background()
@@ -111,7 +155,11 @@ func run(runs int, sizeList string, cpuN, latN int, peerList, write string) erro
 			}
 			for _, n := range ns {
 				c, cancel := context.WithTimeout(ctx, 5*time.Minute)
-				per, err := bench.MeasureRSS(c, peer, n)
+				var hooks bench.Hooks
+				if _, ok := peer.(bench.Scanin); ok && o.profileDir != "" {
+					hooks.Waiting = func(p *bench.Proc) { saveWaitingProfiles(c, p, o.profileDir, r, n) }
+				}
+				per, err := bench.MeasureRSS(c, peer, n, hooks)
 				cancel()
 				if err != nil {
 					fail(fmt.Sprintf("RSS N=%d", n), err)
@@ -137,7 +185,13 @@ func run(runs int, sizeList string, cpuN, latN int, peerList, write string) erro
 				fmt.Fprintf(os.Stderr, "relaybench: run %d %s: %v CPU per full cycle\n", r, peer.Name(), cpu)
 			}
 			for _, s := range senders {
-				lat, cpu, err := bench.MeasureLatency(c, peer, p, latN, s)
+				var hooks bench.Hooks
+				if _, ok := peer.(bench.Scanin); ok && o.profileDir != "" {
+					hooks.Deliveries = cpuProfileHook(c, p, filepath.Join(o.profileDir, fmt.Sprintf("cpu-run%d-%dsenders.pprof", r, s)))
+				}
+				var rqWait time.Duration
+				hooks.RunQueueWait = func(d time.Duration) { rqWait = d }
+				lat, cpu, err := bench.MeasureLatency(c, peer, p, latN, s, hooks)
 				if err != nil {
 					fail(fmt.Sprintf("latency at %d senders", s), err)
 					continue
@@ -149,14 +203,15 @@ func run(runs int, sizeList string, cpuN, latN int, peerList, write string) erro
 				p50, p99 := bench.Percentile(lat, 50), bench.Percentile(lat, 99)
 				f.p50[s] = append(f.p50[s], ms(p50))
 				f.p99[s] = append(f.p99[s], ms(p99))
-				fmt.Fprintf(os.Stderr, "relaybench: run %d %s: %d senders: p50 %v p99 %v\n", r, peer.Name(), s, p50, p99)
+				fmt.Fprintf(os.Stderr, "relaybench: run %d %s: %d senders: p50 %v p99 %v (the relay waited %v for a CPU)\n", r, peer.Name(), s, p50, p99, rqWait.Round(time.Microsecond))
+				f.rqWait[s] = append(f.rqWait[s], ms(rqWait))
 			}
 			p.Stop()
 			cancel()
 		}
 	}
 
-	table := render(peers, results, ns, senders, runs, cpuN, latN)
+	table := render(peers, results, ns, senders, runs, cpuN, latN, o)
 	fmt.Print(table)
 	if write != "" {
 		if err := writeResults(filepath.Join(root, write), table); err != nil {
@@ -190,10 +245,19 @@ func summary(xs []float64, format string) string {
 	return fmt.Sprintf(format+" ("+format+"–"+format+")", med, s[0], s[len(s)-1])
 }
 
-func render(peers []bench.Peer, results map[string]*figures, ns, senders []int, runs, cpuN, latN int) string {
+func render(peers []bench.Peer, results map[string]*figures, ns, senders []int, runs, cpuN, latN int, o options) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Measured %s on %s/%s, %d CPUs, %s; %d runs, median (min–max).\n\n",
+	fmt.Fprintf(&b, "Measured %s on %s/%s, %d CPUs, %s; %d runs, median (min–max).",
 		time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), runs)
+	if o.relayPin.CPUs != "" {
+		fmt.Fprintf(&b, " Relay under test pinned to CPU %s (scanin: GOMAXPROCS=%d), harness to CPU %s.", o.relayPin.CPUs, o.relayPin.Procs, o.harnessCPUs)
+	} else {
+		b.WriteString(" Not pinned: relay and harness share the CPUs.")
+	}
+	if o.gogc != "" {
+		fmt.Fprintf(&b, " scanin relay with GOGC=%s.", o.gogc)
+	}
+	b.WriteString("\n\n")
 	b.WriteString("| relay |")
 	for _, n := range ns {
 		fmt.Fprintf(&b, " RSS per waiting receiver, N=%d |", n)
@@ -202,6 +266,7 @@ func render(peers []bench.Peer, results map[string]*figures, ns, senders []int, 
 	for _, s := range senders {
 		fmt.Fprintf(&b, " p50 / p99 at %d senders |", s)
 	}
+	fmt.Fprintf(&b, " relay's wait for a CPU during the %d deliveries at 8 senders |", latN)
 	b.WriteString("\n|---|")
 	for range ns {
 		b.WriteString("---|")
@@ -210,7 +275,7 @@ func render(peers []bench.Peer, results map[string]*figures, ns, senders []int, 
 	for range senders {
 		b.WriteString("---|")
 	}
-	b.WriteString("\n")
+	b.WriteString("---|\n")
 	for _, p := range peers {
 		f := results[p.Name()]
 		fmt.Fprintf(&b, "| %s |", p.Name())
@@ -225,7 +290,7 @@ func render(peers []bench.Peer, results map[string]*figures, ns, senders []int, 
 		for _, s := range senders {
 			fmt.Fprintf(&b, " %s / %s ms |", summary(f.p50[s], "%.2f"), summary(f.p99[s], "%.2f"))
 		}
-		b.WriteString("\n")
+		fmt.Fprintf(&b, " %s ms |\n", summary(f.rqWait[senders[0]], "%.1f"))
 	}
 	fmt.Fprintf(&b, "\nLatency: %d handoffs per figure, to receivers already waiting, 1 KB bodies checked byte for byte.\n", latN)
 	return b.String()
@@ -289,5 +354,72 @@ func repoRoot() (string, error) {
 			return "", fmt.Errorf("no go.mod above the working directory")
 		}
 		dir = parent
+	}
+}
+
+// pinSelf puts the relay under test on the last CPU and this process on the
+// others, so the load generator does not take the relay's CPU time, and sets
+// GOMAXPROCS to match.
+func pinSelf(o *options) error {
+	n := runtime.NumCPU()
+	if n < 2 {
+		return fmt.Errorf("-pin needs at least 2 CPUs, there are %d; run with -pin=false", n)
+	}
+	if _, err := exec.LookPath("taskset"); err != nil {
+		return fmt.Errorf("-pin needs taskset (util-linux): %w", err)
+	}
+	o.relayPin = bench.Pinning{CPUs: strconv.Itoa(n - 1), Procs: 1}
+	o.harnessCPUs = "0"
+	if n > 2 {
+		o.harnessCPUs = fmt.Sprintf("0-%d", n-2)
+	}
+	// -a: every thread of this process; threads made later inherit it.
+	out, err := exec.Command("taskset", "--all-tasks", "--pid", "--cpu-list", o.harnessCPUs, strconv.Itoa(os.Getpid())).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("failed to pin the harness: %v: %s", err, out)
+	}
+	runtime.GOMAXPROCS(n - 1)
+	return nil
+}
+
+// cpuProfileHook records a CPU profile of the relay over the deliveries and
+// writes it to file. A failure is reported, not fatal: profiles are extras.
+func cpuProfileHook(ctx context.Context, p *bench.Proc, file string) func() func() {
+	return func() func() {
+		stop, err := bench.StartCPUProfile(ctx, p)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "relaybench: CPU profile:", err)
+			return func() {}
+		}
+		return func() {
+			b, err := stop()
+			if err == nil {
+				err = os.WriteFile(file, b, 0o644)
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "relaybench: CPU profile:", err)
+			}
+		}
+	}
+}
+
+// saveWaitingProfiles writes the relay's heap and goroutine profiles while
+// n receivers wait. A failure is reported, not fatal.
+func saveWaitingProfiles(ctx context.Context, p *bench.Proc, dir string, run, n int) {
+	for _, prof := range []struct {
+		name string
+		get  func(context.Context, *bench.Proc) ([]byte, error)
+	}{{"heap", bench.HeapProfile}, {"goroutine", bench.GoroutineProfile}, {"memstats", bench.MemStats}} {
+		b, err := prof.get(ctx, p)
+		if err == nil {
+			ext := ".pprof"
+			if prof.name == "memstats" {
+				ext = ".txt"
+			}
+			err = os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s-run%d-n%d%s", prof.name, run, n, ext)), b, 0o644)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "relaybench: %s profile: %v\n", prof.name, err)
+		}
 	}
 }
