@@ -105,6 +105,7 @@ type widget struct {
 
 	phase   phase
 	message string // the status text for phaseError and phaseRefused
+	phone   bool   // the browser runs on a phone: offer "Open in app"
 
 	cur       *code
 	sock      *socket
@@ -126,6 +127,7 @@ func newWidget(global js.Value) (*widget, error) {
 		relay:  relayBase(global),
 		in:     newInbox(),
 		phase:  phaseLoading,
+		phone:  isPhone(),
 	}
 	w.view = newView(global.Get("document"), opts.theme, w.in)
 	return w, nil
@@ -557,6 +559,12 @@ func (w *widget) socketClosed(ev socketClosed) {
 			return
 		}
 	}
+	if w.cur.resumedHealthy && !w.opened {
+		// The relay is up and still refuses to resume: it has forgotten
+		// the session. No point waiting to try again.
+		w.newCode()
+		return
+	}
 	w.scheduleRetry()
 }
 
@@ -608,8 +616,10 @@ func (w *widget) healthResult(healthy bool) {
 		w.cur.resumedHealthy = true
 		w.connect()
 	default:
-		// The relay is up but refuses the socket. After a restart it no
-		// longer knows the session, so show a fresh code.
+		// The relay is up but refuses the socket, which a browser does not
+		// explain: the session may be gone, the sid taken, the relay at
+		// capacity. Try a fresh code (this check itself came after a
+		// backoff).
 		if w.cur.resume == "" {
 			w.fail("The sign-in service refused the connection. Retrying…", string(protocol.CodeUnavailable))
 		}
@@ -694,7 +704,7 @@ func (w *widget) render() {
 	if w.cur != nil && w.phase == phaseVerify {
 		check = w.cur.checkCode
 	}
-	w.view.render(w.phase, w.message, check, w.cur != nil && isPhone())
+	w.view.render(w.phase, w.message, check, w.cur != nil && w.phone)
 	if h := w.view.height(); h != w.view.postedHeight && w.parent != "" {
 		w.view.postedHeight = h
 		w.post("scanin:resize", map[string]any{"height": h})

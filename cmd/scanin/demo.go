@@ -60,7 +60,12 @@ func runDemo(ctx context.Context, args []string, io stdio) int {
 		logLevel = slog.LevelInfo
 	}
 	logger := slog.New(slog.NewJSONHandler(io.err, &slog.HandlerOptions{Level: logLevel}))
-	relay, err := server.New(server.Config{PublicURL: relayURL}, logger)
+	// The demo app's codes open the demo phone page, so a phone's own
+	// camera app lands on the confirmation screen with the link in the
+	// page's fragment.
+	app := server.DemoApp()
+	app.LinkBase = relayURL + "/phone"
+	relay, err := server.New(server.Config{PublicURL: relayURL, Apps: []server.App{app}}, logger)
 	if err != nil {
 		relayLn.Close()
 		shopLn.Close()

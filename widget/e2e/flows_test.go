@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/scanin/scanin/protocol"
@@ -85,7 +86,8 @@ func TestScannedThenDenied(t *testing.T) {
 	waitStates(t, ctx, "scanned", 1, 10*time.Second)
 	inWidget[bool](t, ctx, "the scanned state", `document.getElementById("scanin").dataset.state === "scanned" &&
 		document.getElementById("status").textContent === "Confirm on your phone." &&
-		document.getElementById("status").getAttribute("aria-live") === "polite"`, 5*time.Second)
+		document.getElementById("status").getAttribute("aria-live") === "polite" &&
+		document.getElementById("open-app").hidden`, 5*time.Second)
 
 	if status, body := ph.deny(link); status != http.StatusOK {
 		t.Fatalf("denying: %d %s", status, body)
@@ -96,8 +98,8 @@ func TestScannedThenDenied(t *testing.T) {
 	if n := eval[int](t, ctx, `window.__t.results.length`); n != 0 {
 		t.Fatalf("%d results after a denial", n)
 	}
-	// A new code after the denial works.
-	clickInWidget(t, ctx, "#new-code")
+	// A new code after the denial works; the button takes the keyboard.
+	must(t, ctx, chromedp.Focus(chromedp.CSS("#new-code"), chromedp.FromNode(widgetFrame(t, ctx))), chromedp.KeyEvent("\r"))
 	waitStates(t, ctx, "waiting", 2, 10*time.Second)
 	next := readCode(t, ctx, link.SessionID)
 	if status, body := ph.deliver(next, seal(t, next, phoneMessage("data", "hello", time.Now()))); status != http.StatusOK {
@@ -113,20 +115,26 @@ func TestRelayRestart(t *testing.T) {
 	t.Parallel()
 	relay := newRelay(t)
 	s := newSite(t)
-	ctx := tab(t, true)
+	ctx := tab(t, false)
 	must(t, ctx, chromedp.Navigate(s.pageURL(pageOptions{relay: relay.url, app: "shop", storage: "localStorage"})))
 	waitStates(t, ctx, "waiting", 1, 20*time.Second)
 	before := readCode(t, ctx, "")
 
+	stopping := time.Now()
 	relay.stop()
+	t.Logf("the relay stopped in %v", time.Since(stopping))
 	waitFor(t, ctx, "the reconnecting state", `window.__t.states.some((s) => s.state === "error" && s.retrying)`, 15*time.Second)
+	inWidget[bool](t, ctx, "Reconnecting…", `document.getElementById("scanin").dataset.state === "reconnecting" &&
+		document.getElementById("status").textContent === "Reconnecting…"`, 5*time.Second)
 
+	restarting := time.Now()
 	restarted, err := startRelay(relay.addr)
 	if err != nil {
 		t.Fatalf("restarting the relay on %s: %v", relay.addr, err)
 	}
 	t.Cleanup(restarted.stop)
 	waitStates(t, ctx, "waiting", 2, 20*time.Second)
+	t.Logf("a new code %v after the restart", time.Since(restarting))
 	after := readCode(t, ctx, before.SessionID)
 	token := "after-restart"
 	if status, body := newPhone(t).deliver(after, seal(t, after, phoneMessage("token", token, time.Now()))); status != http.StatusOK {
@@ -235,5 +243,50 @@ func TestVerifyMode(t *testing.T) {
 	waitFor(t, ctx, "the result", `window.__t.results.length === 1 && window.__t.results[0].kind === "assertion"`, 10*time.Second)
 	if got := <-done; !strings.HasPrefix(got, "200 ") && !strings.HasPrefix(got, "202 ") {
 		t.Fatalf("the delivery answered %s", got)
+	}
+}
+
+// TestOpenInApp: on a phone the widget offers "Open in app", which opens
+// the code's link (the same one the QR code holds) in a new window: the
+// phone's app, or the relay's landing page.
+func TestOpenInApp(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	ctx := tab(t, false)
+	_, err := chromedp.Call(ctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{
+		UserAgent: "Mozilla/5.0 (Linux; Android 15; Pixel 9) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Mobile Safari/537.36",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, ctx, chromedp.Navigate(s.pageURL(pageOptions{relay: env.relay.url, app: "shop"})))
+	waitStates(t, ctx, "waiting", 1, 20*time.Second)
+	link := readCode(t, ctx, "")
+	inWidget[bool](t, ctx, "the Open in app button", `!document.getElementById("open-app").hidden`, 5*time.Second)
+	clickInWidget(t, ctx, "#open-app")
+
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		targets, err := chromedp.Targets(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, ti := range targets {
+			if ti.Type == "page" && strings.HasPrefix(ti.URL, link.Base+"#") {
+				got, err := protocol.ParseLink(ti.URL, nil)
+				if err != nil || got.SessionID != link.SessionID || string(got.PublicKey) != string(link.PublicKey) {
+					t.Fatalf("the window opened %s; want the QR code's link (%v)", ti.URL, err)
+				}
+				found = true
+			}
+		}
+		if found {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("Open in app opened no window with the link")
+		}
+		must(t, ctx, chromedp.Poll[chromedp.Void](`true`)) // one animation frame
 	}
 }

@@ -20,7 +20,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
@@ -193,8 +195,16 @@ func readCodeIn(t *testing.T, ctx context.Context, selector, notSID string) prot
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	var lastErr error
-	for time.Now().Before(deadline) {
-		shot, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(selector)))
+	for try := 0; time.Now().Before(deadline); try++ {
+		// Alternate the pixel ratio, as phones' cameras see codes at every
+		// size; after a failure, make sure the tab is the one painted.
+		scale := float64(1 + try%2)
+		if try > 0 {
+			if _, err := chromedp.Call(ctx, page.BringToFront, cdp.Empty{}); err != nil {
+				t.Fatalf("failed to bring the tab to the front: %v", err)
+			}
+		}
+		shot, err := chromedp.Run(ctx, chromedp.ScreenshotScale(chromedp.CSS(selector), scale))
 		if err != nil {
 			t.Fatalf("failed to screenshot the widget: %v", err)
 		}
@@ -211,6 +221,14 @@ func readCodeIn(t *testing.T, ctx context.Context, selector, notSID string) prot
 			return link
 		}
 		lastErr = fmt.Errorf("the code still shows session %s", notSID)
+	}
+	if shot, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(selector))); err == nil {
+		f, err := os.CreateTemp("", "scanin-unreadable-*.png")
+		if err == nil {
+			f.Write(shot)
+			f.Close()
+			t.Logf("the last screenshot is %s", f.Name())
+		}
 	}
 	t.Fatalf("no readable QR code: %v\nstates: %s", lastErr, pageLog(ctx))
 	return protocol.Link{}

@@ -67,6 +67,12 @@ export interface ScaninOptions {
   verify?: boolean;
   /** Force a colour scheme; default follows prefers-color-scheme. */
   theme?: "light" | "dark" | "auto";
+  /**
+   * Preload the widget's WebAssembly from this page. Default: only when the
+   * relay looks like it is on this page's site, the only case in which the
+   * browser lets the iframe use what this page downloaded.
+   */
+  preload?: boolean;
   /** The iframe's title, for assistive technology. */
   title?: string;
   /** Called once with the result, after it is stored. */

@@ -142,6 +142,7 @@
   $("again").addEventListener("click", () => { $("link").value = ""; message(""); screen("scan"); });
   $("user-name").textContent = DEMO_USER;
 
-  // A phone camera that opened {relay}/phone#v=1&... lands here with the link.
-  if (location.hash.startsWith("#v=")) inspect(location.origin + "/link" + location.hash);
+  // In the demo the codes' links open this page ({relay}/phone#v=1&...), so a
+  // phone's own camera app lands here with the link in the fragment.
+  if (location.hash.length > 1) inspect(location.href);
 })();

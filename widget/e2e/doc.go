@@ -1,0 +1,23 @@
+//go:build !js
+
+// Package e2e tests scanin's widget in real Chromium, end to end, and
+// benchmarks it. It has no code of its own outside its tests.
+//
+// TestMain builds the widget as build.sh does (wasm, brotli, gzip into
+// widget/web/dist), builds cmd/scanin so the binary embeds it, and runs
+// `scanin relay --addr 127.0.0.1:0` as a user would. Each test serves a
+// parent page on http://localhost:PORT that loads {relay}/embed.js from
+// http://127.0.0.1:RELAYPORT, drives /usr/lib/chromium/chromium headless
+// through the DevTools protocol (github.com/chromedp/chromedp), reads the QR
+// code from a screenshot (github.com/makiuchi-d/gozxing), and plays the
+// phone with the standard library's crypto/hpke and plain HTTP.
+//
+// Most tests share two browsers, each test in a tab with storage of its
+// own: one as users run Chromium, and one with site isolation off, where
+// the widget's cross-origin frame shares the page's DevTools target so a
+// test can read its DOM, click its buttons and instrument its postMessage
+// calls. Browser security (origins, postMessage, CSP) is the same in both.
+//
+//	go test ./widget/e2e                                           # the tests, about a minute
+//	go test ./widget/e2e -run '^$' -bench . -benchtime 1x -count 1 # the benchmark (docs/benchmarks.md)
+package e2e
