@@ -124,7 +124,7 @@ bench() {
 	widget | all)
 		need_pkg chromium chromium "$chromium_bin"
 		step "bench widget"
-		go test ./widget/e2e -run '^$' -bench . -benchtime 1x -count 1
+		go test ./e2e -run '^$' -bench . -benchtime 1x -count 1
 		;;
 	relay) ;;
 	*) die "unknown benchmark: $what (relay, widget or all)" ;;

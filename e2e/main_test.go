@@ -76,6 +76,9 @@ func setup() (int, error) {
 	if err := buildWidget(root); err != nil {
 		return 1, err
 	}
+	if err := buildPhone(root); err != nil {
+		return 1, err
+	}
 	env.bin = filepath.Join(env.tmp, "scanin")
 	if err := run(root, nil, "go", "build", "-trimpath", "-o", env.bin, "./cmd/scanin"); err != nil {
 		return 1, err
@@ -158,6 +161,18 @@ func buildWidget(root string) error {
 		}
 	}
 	return nil
+}
+
+// buildPhone is build.sh's demo phone step: the mobile SDK compiled to wasm
+// for the demo's /phone page, written with a rename so that a binary being
+// built at the same time never embeds half a file.
+func buildPhone(root string) error {
+	dist := filepath.Join(root, "demo", "phone", "dist")
+	tmp := filepath.Join(dist, ".phone.wasm.tmp")
+	if err := run(root, []string{"GOOS=js", "GOARCH=wasm"}, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", tmp, "./demo/phone/wasm"); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dist, "phone.wasm"))
 }
 
 func repoRoot() (string, error) {

@@ -52,7 +52,7 @@ func benchConditions() []netCondition {
 // same browser, navigating again), on loopback and under DevTools network
 // emulation. Run it with ./build.sh bench widget, or
 //
-//	go test ./widget/e2e -run '^$' -bench . -benchtime 1x -count 1
+//	go test ./e2e -run '^$' -bench . -benchtime 1x -count 1
 func BenchmarkWidget(b *testing.B) {
 	for range b.N {
 		dist := filepath.Join(env.root, "widget", "web", "dist")

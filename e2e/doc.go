@@ -1,10 +1,12 @@
 //go:build !js
 
-// Package e2e tests scanin's widget in real Chromium, end to end, and
-// benchmarks it. It has no code of its own outside its tests.
+// Package e2e tests scanin's browser side in real Chromium, end to end: the
+// widget with embed.js, and the demo (shop and phone page). It also
+// benchmarks the widget. It has no code of its own outside its tests.
 //
 // TestMain builds the widget as build.sh does (wasm, brotli, gzip into
-// widget/web/dist), builds cmd/scanin so the binary embeds it, and runs
+// widget/web/dist) and the demo phone's wasm (demo/phone/dist), builds
+// cmd/scanin so the binary embeds both, and runs
 // `scanin relay --addr 127.0.0.1:0` as a user would. Each test serves a
 // parent page on http://localhost:PORT that loads {relay}/embed.js from
 // http://127.0.0.1:RELAYPORT, drives /usr/lib/chromium/chromium headless
@@ -18,6 +20,7 @@
 // test can read its DOM, click its buttons and instrument its postMessage
 // calls. Browser security (origins, postMessage, CSP) is the same in both.
 //
-//	go test ./widget/e2e                                           # the tests, about a minute
-//	go test ./widget/e2e -run '^$' -bench . -benchtime 1x -count 1 # the benchmark (docs/benchmarks.md)
+//	go test ./e2e                                           # the tests, about a minute
+//	SCANIN_SCREENSHOTS=1 go test ./e2e -run TestDemo        # also refresh docs/img/
+//	go test ./e2e -run '^$' -bench . -benchtime 1x -count 1 # the benchmark (docs/benchmarks.md)
 package e2e
