@@ -54,20 +54,29 @@ func serveCORSPreflight(w http.ResponseWriter, r *http.Request) {
 func (rl *Relay) sender(h func(w http.ResponseWriter, r *http.Request, sid, ip string)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		allowCORS(w)
-		ip := rl.clientIP(r)
-		if rl.senderRL != nil {
-			if ok, wait := rl.senderRL.allow(ip, time.Now()); !ok {
-				rl.rateLimited(w, wait)
-				return
-			}
+		if sid, ip, ok := rl.admit(w, r, rl.senderRL); ok {
+			h(w, r, sid, ip)
 		}
-		sid := r.PathValue("sid")
-		if err := protocol.CheckSessionID(sid); err != nil {
-			rl.writeError(w, errorf(protocol.CodeBadRequest, "bad sid: %v", err))
-			return
-		}
-		h(w, r, sid, ip)
 	}
+}
+
+// admit applies a request's per-IP rate limit (limiter is nil when limits
+// are off) and reads its sid. When it returns false it has answered the
+// request.
+func (rl *Relay) admit(w http.ResponseWriter, r *http.Request, limiter *rateLimiter) (sid, ip string, ok bool) {
+	ip = rl.clientIP(r)
+	if limiter != nil {
+		if ok, wait := limiter.allow(ip, time.Now()); !ok {
+			rl.rateLimited(w, wait)
+			return "", "", false
+		}
+	}
+	sid = r.PathValue("sid")
+	if err := protocol.CheckSessionID(sid); err != nil {
+		rl.writeError(w, errorf(protocol.CodeBadRequest, "bad sid: %v", err))
+		return "", "", false
+	}
+	return sid, ip, true
 }
 
 func (rl *Relay) rateLimited(w http.ResponseWriter, wait time.Duration) {

@@ -161,20 +161,12 @@ func (c *receiver) keepAlive(interval time.Duration) {
 // the check and the upgrade (another listener won the sid) closes the socket
 // with 4000 + status.
 func (rl *Relay) serveListen(w http.ResponseWriter, r *http.Request) {
-	ip := rl.clientIP(r)
 	if rl.closing.Load() {
 		rl.writeError(w, errorf(protocol.CodeUnavailable, "the relay is shutting down"))
 		return
 	}
-	if rl.listenRL != nil {
-		if ok, wait := rl.listenRL.allow(ip, time.Now()); !ok {
-			rl.rateLimited(w, wait)
-			return
-		}
-	}
-	sid := r.PathValue("sid")
-	if err := protocol.CheckSessionID(sid); err != nil {
-		rl.writeError(w, errorf(protocol.CodeBadRequest, "bad sid: %v", err))
+	sid, ip, ok := rl.admit(w, r, rl.listenRL)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()
