@@ -60,6 +60,7 @@ build() {
 	step "demo phone.wasm"
 	mkdir -p demo/phone/dist
 	GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o demo/phone/dist/phone.wasm ./demo/phone/wasm
+	gzip -f -9 demo/phone/dist/phone.wasm
 
 	step "bin/scanin"
 	mkdir -p bin

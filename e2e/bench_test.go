@@ -185,3 +185,147 @@ func median(v []float64) float64 {
 	}
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
+
+// timelineRuns is how many loads each timeline figure is the median of.
+const timelineRuns = 7
+
+// timelineScript lists a document's performance entries as JSON, with
+// times on the clock of the page whose timeOrigin is passed in.
+const timelineScript = `((origin) => {
+  const off = performance.timeOrigin - origin;
+  const short = (n) => n.replace(/^.*\/(assets\/(dist\/)?)?/, "").replace(/\.[0-9a-f]{8}\./, ".").replace(/\?.*$/, "");
+  const out = {};
+  for (const e of performance.getEntries()) {
+    if (e.entryType === "navigation") {
+      for (const k of ["requestStart", "responseStart", "responseEnd", "domInteractive", "domContentLoadedEventEnd", "loadEventEnd"]) out[WHO + " nav " + k] = e[k] + off;
+      out[WHO + " nav bytes"] = e.transferSize;
+    } else if (e.entryType === "resource") {
+      const n = WHO + " " + short(e.name);
+      out[n + " start"] = e.startTime + off;
+      out[n + " responseStart"] = e.responseStart + off;
+      out[n + " end"] = e.responseEnd + off;
+      out[n + " bytes"] = e.transferSize;
+    } else if (e.entryType === "mark") {
+      out[WHO + " mark " + e.name] = e.startTime + off;
+    }
+  }
+  return out;
+})`
+
+// BenchmarkWidgetTimeline is where the time to the QR code goes: the
+// performance entries (navigation, resources with their transfer sizes,
+// marks) of the parent page and of the widget's frame, on the parent's
+// clock, as medians of timelineRuns cold and warm loads on loopback. It
+// runs in the one-process browser, where the frame's entries are reachable.
+func BenchmarkWidgetTimeline(b *testing.B) {
+	s := newSite(b)
+	for range b.N {
+		var cold, warm []map[string]float64
+		for range timelineRuns {
+			dir, err := os.MkdirTemp(env.tmp, "chromium-cold-")
+			if err != nil {
+				b.Fatal(err)
+			}
+			func() {
+				defer os.RemoveAll(dir)
+				actx, acancel := chromedp.NewExecAllocator(context.Background(), browserFlags(dir, false)...)
+				defer acancel()
+				ctx, cancel := chromedp.NewContext(actx)
+				defer cancel()
+				tl, err := timelineOnce(ctx, s)
+				if err != nil {
+					b.Fatal(err)
+				}
+				cold = append(cold, tl)
+			}()
+		}
+		dir, err := os.MkdirTemp(env.tmp, "chromium-warm-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		actx, acancel := chromedp.NewExecAllocator(context.Background(), browserFlags(dir, false)...)
+		ctx, cancel := chromedp.NewContext(actx)
+		for i := range timelineRuns + 1 {
+			tl, err := timelineOnce(ctx, s)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if i > 0 {
+				warm = append(warm, tl)
+			}
+		}
+		cancel()
+		acancel()
+		os.RemoveAll(dir)
+		b.Log("\ncold:\n" + timelineReport(cold) + "\nwarm:\n" + timelineReport(warm))
+	}
+}
+
+func timelineOnce(ctx context.Context, s *site) (map[string]float64, error) {
+	ms, err := loadOnce(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	origin, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`performance.timeOrigin`))
+	if err != nil {
+		return nil, err
+	}
+	page, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]float64](
+		strings.ReplaceAll(timelineScript, "WHO", `"page"`)+fmt.Sprintf("(%f)", origin)))
+	if err != nil {
+		return nil, err
+	}
+	nodes, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSS("#login iframe")))
+	if err != nil || len(nodes) == 0 {
+		return nil, fmt.Errorf("no widget iframe: %v", err)
+	}
+	frame, err := chromedp.Run(ctx, chromedp.Poll[map[string]float64](
+		strings.ReplaceAll(timelineScript, "WHO", `"frame"`)+fmt.Sprintf("(%f)", origin),
+		chromedp.WithPollingInFrame(nodes[0]), chromedp.WithPollingTimeout(5*time.Second)))
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range frame {
+		page[k] = v
+	}
+	page["page waiting (scanin:ready received)"] = ms
+	return page, nil
+}
+
+func timelineReport(runs []map[string]float64) string {
+	keys := map[string][]float64{}
+	for _, r := range runs {
+		for k, v := range r {
+			keys[k] = append(keys[k], v)
+		}
+	}
+	type row struct {
+		k string
+		v float64
+	}
+	var rows []row
+	for k, v := range keys {
+		rows = append(rows, row{k, median(v)})
+	}
+	slices.SortFunc(rows, func(a, b row) int {
+		ab, bb := strings.HasSuffix(a.k, "bytes"), strings.HasSuffix(b.k, "bytes")
+		if ab != bb {
+			if ab {
+				return 1
+			}
+			return -1
+		}
+		if a.v < b.v {
+			return -1
+		}
+		if a.v > b.v {
+			return 1
+		}
+		return strings.Compare(a.k, b.k)
+	})
+	var out []string
+	for _, r := range rows {
+		out = append(out, fmt.Sprintf("  %8.1f  %s (n=%d)", r.v, r.k, len(keys[r.k])))
+	}
+	return strings.Join(out, "\n")
+}

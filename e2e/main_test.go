@@ -164,15 +164,21 @@ func buildWidget(root string) error {
 }
 
 // buildPhone is build.sh's demo phone step: the mobile SDK compiled to wasm
-// for the demo's /phone page, written with a rename so that a binary being
-// built at the same time never embeds half a file.
+// for the demo's /phone page, gzipped.
 func buildPhone(root string) error {
-	dist := filepath.Join(root, "demo", "phone", "dist")
-	tmp := filepath.Join(dist, ".phone.wasm.tmp")
-	if err := run(root, []string{"GOOS=js", "GOARCH=wasm"}, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", tmp, "./demo/phone/wasm"); err != nil {
+	wasm := filepath.Join(env.tmp, "phone.wasm")
+	if err := run(root, []string{"GOOS=js", "GOARCH=wasm"}, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", wasm, "./demo/phone/wasm"); err != nil {
 		return err
 	}
-	return os.Rename(tmp, filepath.Join(dist, "phone.wasm"))
+	if err := run(root, nil, "gzip", "-f", "-9", wasm); err != nil {
+		return err
+	}
+	// Copied, not renamed: the temporary folder may be on another file system.
+	gz, err := os.ReadFile(wasm + ".gz")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(root, "demo", "phone", "dist", "phone.wasm.gz"), gz, 0o644)
 }
 
 func repoRoot() (string, error) {
