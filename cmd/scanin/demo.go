@@ -20,23 +20,11 @@ import (
 // in real life: the shop embeds the widget served by the relay.
 func runDemo(ctx context.Context, args []string, io stdio) int {
 	fs := flag.NewFlagSet("scanin demo", flag.ContinueOnError)
-	fs.SetOutput(io.err)
 	relayAddr := fs.String("relay-addr", "127.0.0.1:8080", "`host:port` of the relay (widget, phone page)")
 	shopAddr := fs.String("shop-addr", "localhost:8081", "`host:port` of the demo shop (another origin than the relay)")
 	verbose := fs.Bool("v", false, "print the relay's JSON logs")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: scanin demo [flags]\n\nRuns the relay and a demo shop on loopback. Ctrl-C stops both.\n\nFlags:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(io.err, "scanin demo: unexpected argument %q\n", fs.Arg(0))
-		return 2
+	if exit, done := parseFlags(fs, args, io, "Usage: scanin demo [flags]\n\nRuns the relay and a demo shop on loopback. Ctrl-C stops both."); done {
+		return exit
 	}
 
 	relayLn, err := net.Listen("tcp", *relayAddr)

@@ -11,6 +11,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -73,4 +75,32 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-8s  %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nRun 'scanin <command> --help' for a command's flags.")
+}
+
+// parseFlags parses a subcommand's flags with usage as the text above the
+// flag list. --help prints the usage on standard output and ends the
+// command with 0; a bad flag or a stray argument prints what is wrong and
+// the usage on standard error and ends it with 2. done reports that the
+// command should return exit now.
+func parseFlags(fs *flag.FlagSet, args []string, io stdio, usage string) (exit int, done bool) {
+	printUsage := func() {
+		fmt.Fprintln(fs.Output(), usage+"\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	fs.Usage = printUsage
+	fs.SetOutput(io.err)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(io.out)
+			printUsage()
+			return 0, true
+		}
+		return 2, true
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(io.err, "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		printUsage()
+		return 2, true
+	}
+	return 0, false
 }

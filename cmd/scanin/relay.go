@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -25,25 +24,12 @@ const relayShutdownTimeout = 20 * time.Second
 // learn the port. Logs are JSON on standard error.
 func runRelay(ctx context.Context, args []string, io stdio) int {
 	fs := flag.NewFlagSet("scanin relay", flag.ContinueOnError)
-	fs.SetOutput(io.err)
 	addr := fs.String("addr", "127.0.0.1:8080", "`host:port` to listen on (port 0 picks a free one)")
 	configPath := fs.String("config", "", "JSON config `file` with apps, trusted_proxies and limits (default: the built-in demo app)")
 	publicURL := fs.String("public-url", "", "the relay's base `URL` as browsers and phones reach it (default http://{addr})")
 	noRateLimit := fs.Bool("no-rate-limit", false, "turn off the per-client-IP rate limits (for benchmarks and tests)")
-	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: scanin relay [flags]\n\nRuns the relay: the Relay API of PROTOCOL.md, the widget files, /link, /healthz and /metrics.\n\nFlags:")
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(io.err, "scanin relay: unexpected argument %q\n", fs.Arg(0))
-		fs.Usage()
-		return 2
+	if exit, done := parseFlags(fs, args, io, "Usage: scanin relay [flags]\n\nRuns the relay: the Relay API of PROTOCOL.md, the widget files, /link, /healthz and /metrics."); done {
+		return exit
 	}
 
 	var cfg server.Config
