@@ -87,7 +87,7 @@ func TestWidgetFiles(t *testing.T) {
 			t.Errorf("widget CSP %q lacks %q", csp, want)
 		}
 	}
-	if h.Get("X-Frame-Options") != "" || h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") == "" || h.Get("Cache-Control") != "no-cache" {
+	if h.Get("X-Frame-Options") != "" || h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") == "" || h.Get("Cache-Control") != "max-age=300" || h.Get("ETag") == "" {
 		t.Errorf("widget headers: %v", h)
 	}
 	if st2, _, _ := tr.do(t, "GET", "/widget?app=demo", nil, nil); st2 != 200 {
@@ -107,7 +107,8 @@ func TestWidgetFiles(t *testing.T) {
 	if st != 200 || string(b) != `const relay = "`+tr.srv.URL+`"; const wasm = "`+wasm.url+`";` {
 		t.Errorf("embed.js: %d %s", st, b)
 	}
-	if h.Get("Access-Control-Allow-Origin") != "*" || h.Get("Cross-Origin-Resource-Policy") != "cross-origin" || !strings.HasPrefix(h.Get("Content-Type"), "text/javascript") {
+	if h.Get("Access-Control-Allow-Origin") != "*" || h.Get("Cross-Origin-Resource-Policy") != "cross-origin" || !strings.HasPrefix(h.Get("Content-Type"), "text/javascript") ||
+		h.Get("Cache-Control") != "max-age=300" || h.Get("ETag") == "" {
 		t.Errorf("embed.js headers: %v", h)
 	}
 	st, h, _ = tr.do(t, "GET", "/embed.d.ts", nil, nil)

@@ -355,6 +355,19 @@ func (w *widget) start() {
 	w.newCode()
 }
 
+// dropEarlySocket closes the socket widget.js opened before the Go program
+// ran, unless the program adopted it: a widget that refuses to run keeps no
+// session waiting at the relay.
+func (w *widget) dropEarlySocket() {
+	boot := w.global.Get("scaninBoot")
+	if !boot.Truthy() {
+		return
+	}
+	if early := boot.Call("takeSocket"); early.Truthy() {
+		_, _ = jsCall(func() js.Value { return early.Get("ws").Call("close", 1000) })
+	}
+}
+
 // newCode drops the current code, if any, and shows a fresh one: a new
 // session id and a new key pair.
 func (w *widget) newCode() {
@@ -673,6 +686,7 @@ func (w *widget) clicked(id string) {
 // refuse stops the widget for good with a visible reason.
 func (w *widget) refuse(msg string) {
 	w.dropCode()
+	w.dropEarlySocket()
 	w.phase, w.message = phaseRefused, msg
 }
 

@@ -372,14 +372,15 @@ func (s *suite) deny(t *testing.T) {
 
 func (s *suite) expiry(t *testing.T) {
 	t.Parallel()
-	ss := newSession(t)
-	r := s.c.listen(t, ss.sid, listenOpts{ttl: "15"})
-	// A second session expires with a message held and its receiver away.
+	// A session that expires with a message held and its receiver away. It
+	// starts first, so it has expired by the time the one below has.
 	ss2 := newSession(t)
 	r2 := s.c.listen(t, ss2.sid, listenOpts{ttl: "15"})
 	_ = r2.conn.Close(websocket.StatusNormalClosure, "")
 	held := ss2.seal(t, s.tg.App, "never opened")
 	wantState(t, "POST to a receiver away", s.c.deliver(t, ss2.sid, held), http.StatusAccepted, protocol.StatePending)
+	ss := newSession(t)
+	r := s.c.listen(t, ss.sid, listenOpts{ttl: "15"})
 
 	raw, _ := r.next(t, time.Until(time.UnixMilli(r.ready.ExpiresAt))+slack)
 	if string(raw) != `{"type":"expired"}` {
