@@ -70,6 +70,9 @@ func setup() (int, error) {
 		return 1, err
 	}
 	env.root = root
+	if _, err := os.Stat(chromiumPath); err != nil {
+		return 1, fmt.Errorf("Chromium is not installed at %s: install it with: sudo apt-get install -y chromium (./build.sh test does this when run as root)", chromiumPath)
+	}
 	if env.tmp, err = os.MkdirTemp("", "scanin-e2e-"); err != nil {
 		return 1, err
 	}
