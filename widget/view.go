@@ -70,7 +70,38 @@ func (v *view) prepareCode(link, appName string) {
 		return
 	}
 	v.qr.Set("innerHTML", q.SVG("QR code: scan it with your phone to sign in to "+appName))
+	v.fitCode()
 	v.shownLink = link
+}
+
+// fitCode sizes the code to a whole number of device pixels per module.
+// Stretched over the box, a 49-module code gets 4.49 px modules, which
+// crispEdges rounds to a mix of 4 and 5 px: an uneven grid that cameras and
+// decoders misread. The module count comes from the SVG's viewBox, so the
+// code is not encoded twice.
+//
+// The SVG carries a 4-module quiet zone on each side. The box has the same
+// background and clips what overflows, so the modules are sized for at
+// least 2 quiet modules a side: bigger modules, still a clear margin.
+func (v *view) fitCode() {
+	svg := v.qr.Get("firstElementChild")
+	box := v.qr.Get("clientWidth").Float() // 0 while the box is not laid out
+	dpr := js.Global().Get("devicePixelRatio").Float()
+	if !svg.Truthy() || box <= 0 || dpr <= 0 {
+		return
+	}
+	modules := svg.Get("viewBox").Get("baseVal").Get("width").Float()
+	// Up to 2 of the 4 quiet modules a side may be clipped; perModule is
+	// in device pixels.
+	const clippedQuiet = 2 * 2
+	perModule := math.Floor(box * dpr / (modules - clippedQuiet))
+	if modules <= clippedQuiet || perModule < 1 {
+		return
+	}
+	side := strconv.FormatFloat(perModule*modules/dpr, 'f', 4, 64) + "px"
+	style := svg.Get("style")
+	style.Set("width", side)
+	style.Set("height", side)
 }
 
 // showCode shows the code for link and starts the countdown ring.
