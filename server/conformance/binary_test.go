@@ -3,6 +3,7 @@ package conformance
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -51,9 +52,10 @@ func buildScanin(t *testing.T) string {
 
 // relayProc is a running `scanin relay`.
 type relayProc struct {
-	cmd    *exec.Cmd
-	url    string
-	exited chan error
+	cmd  *exec.Cmd
+	url  string
+	done chan struct{} // closed once the process has exited
+	err  error         // its exit status, set before done is closed
 }
 
 // startRelay starts `scanin relay --addr 127.0.0.1:0 args...`, reads the
@@ -74,7 +76,7 @@ func startRelayProc(t *testing.T, bin string, args ...string) *relayProc {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start relay: %v", err)
 	}
-	p := &relayProc{cmd: cmd, exited: make(chan error, 1)}
+	p := &relayProc{cmd: cmd, done: make(chan struct{})}
 	urls := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -83,80 +85,61 @@ func startRelayProc(t *testing.T, bin string, args ...string) *relayProc {
 				urls <- u
 			}
 		}
-		p.exited <- cmd.Wait()
+		p.err = cmd.Wait()
+		close(p.done)
 	}()
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case err := <-p.exited:
-			if err != nil {
-				t.Errorf("relay exited with %v after SIGTERM", err)
-			}
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-			t.Errorf("relay did not exit within 30 s of SIGTERM")
+		if err := p.stop(30 * time.Second); err != nil {
+			t.Error(err)
 		}
 	})
 	select {
 	case p.url = <-urls:
-	case err := <-p.exited:
-		t.Fatalf("relay exited before listening: %v", err)
+	case <-p.done:
+		t.Fatalf("relay exited before listening: %v", p.err)
 	case <-time.After(10 * time.Second):
 		t.Fatal("relay did not say where it listens within 10 s")
 	}
 	return p
 }
 
+// stop sends SIGTERM and waits for a clean exit, killing the relay if it
+// takes longer than timeout. Stopping a relay that already exited reports
+// how it exited.
+func (p *relayProc) stop(timeout time.Duration) error {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		if p.err != nil {
+			return fmt.Errorf("relay exited with %v after SIGTERM, want 0", p.err)
+		}
+		return nil
+	case <-time.After(timeout):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		return fmt.Errorf("relay did not exit within %v of SIGTERM", timeout)
+	}
+}
+
 // testShutdown sends SIGTERM to a relay with a receiver attached: the
 // receiver is closed with 1001 (going away) and the relay exits 0.
 func testShutdown(t *testing.T, bin string) {
-	cmd := exec.Command(bin, "relay", "--addr", "127.0.0.1:0")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "scanin relay: listening on "); ok {
-				urls <- u
-			}
-		}
-		exited <- cmd.Wait()
-	}()
-	defer func() { _ = cmd.Process.Kill() }()
-	var url string
-	select {
-	case url = <-urls:
-	case <-time.After(10 * time.Second):
-		t.Fatal("relay did not start")
-	}
-	c := newClient(Target{URL: url, App: "demo"})
+	p := startRelayProc(t, bin)
+	c := newClient(Target{URL: p.url, App: "demo"})
 	defer c.close()
 	r := c.listen(t, protocol.NewSessionID(), listenOpts{app: "demo"})
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- p.stop(20 * time.Second) }()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	_, _, err = r.conn.Read(ctx)
+	_, _, err := r.conn.Read(ctx)
 	if code := websocket.CloseStatus(err); code != websocket.StatusGoingAway {
 		t.Errorf("receiver closed with %v (%v), want 1001 going away", code, err)
 	}
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Errorf("relay exited with %v, want 0", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("relay did not exit within 20 s of SIGTERM")
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
 	}
-	if _, err := http.Get(url + "/healthz"); err == nil {
+	if _, err := http.Get(p.url + "/healthz"); err == nil {
 		t.Errorf("relay still answers after exiting")
 	}
 }
