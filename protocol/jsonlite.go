@@ -395,41 +395,65 @@ func (w *jsonWriter) close() []byte {
 	return append(w.buf, '}')
 }
 
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString writes s as a JSON string. Invalid UTF-8 becomes U+FFFD,
-// and <, > and & are escaped so the output is safe inside HTML as well.
+// appendJSONString writes s as a JSON string (RFC 8259 §7). The RFC
+// requires escaping only the quote, the backslash and U+0000 to U+001F; on
+// top of that we choose to:
+//   - use the two-character forms for the five controls that have one
+//     (\b \f \n \r \t), as encoding/json does since Go 1.22, so the
+//     relay's and the protocol package's bytes agree;
+//   - escape <, > and &, so a value is inert when a page inlines it in HTML;
+//   - escape U+2028 and U+2029, line terminators in older JavaScript;
+//   - write each byte of invalid UTF-8 as U+FFFD, so the output is valid.
 func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				dst = append(dst, '\\', c)
-			case c == '\n':
-				dst = append(dst, '\\', 'n')
-			case c == '\r':
-				dst = append(dst, '\\', 'r')
-			case c == '\t':
-				dst = append(dst, '\\', 't')
-			case c < 0x20 || c == '<' || c == '>' || c == '&':
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			default:
-				dst = append(dst, c)
-			}
-			i++
+	for len(s) > 0 {
+		r, width := utf8.DecodeRuneInString(s)
+		invalid := r == utf8.RuneError && width == 1
+		s = s[width:]
+		if short := jsonShortEscape(r); short != 0 {
+			dst = append(dst, '\\', short)
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, `\ufffd`...)
-		} else if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-		} else {
-			dst = append(dst, s[i:i+size]...)
+		if invalid || r < 0x20 || r == '<' || r == '>' || r == '&' || r == '\u2028' || r == '\u2029' {
+			dst = appendUnicodeEscape(dst, r)
+			continue
 		}
-		i += size
+		dst = utf8.AppendRune(dst, r)
 	}
 	return append(dst, '"')
+}
+
+// jsonShortEscape is the letter that follows the backslash in r's
+// two-character escape, or 0 when r has none.
+func jsonShortEscape(r rune) byte {
+	switch r {
+	case '"', '\\':
+		return byte(r)
+	case '\b':
+		return 'b'
+	case '\f':
+		return 'f'
+	case '\n':
+		return 'n'
+	case '\r':
+		return 'r'
+	case '\t':
+		return 't'
+	}
+	return 0
+}
+
+// appendUnicodeEscape writes r, a rune of the Basic Multilingual Plane, as
+// \uXXXX with lower-case hex digits.
+func appendUnicodeEscape(dst []byte, r rune) []byte {
+	dst = append(dst, '\\', 'u')
+	for shift := 12; shift >= 0; shift -= 4 {
+		nibble := byte(r>>shift) & 0xf
+		if nibble < 10 {
+			dst = append(dst, '0'+nibble)
+		} else {
+			dst = append(dst, 'a'+nibble-10)
+		}
+	}
+	return dst
 }
