@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"slices"
 
 	"golang.org/x/crypto/chacha20poly1305"
 	"golang.org/x/crypto/hkdf"
@@ -201,11 +202,15 @@ func keySchedule(sharedSecret, info []byte) (*Context, error) {
 	return ctx, nil
 }
 
+// nonce is RFC 9180's ComputeNonce: the base nonce XOR the sequence number
+// as a big-endian integer of the nonce's width (the top 4 bytes stay the
+// base nonce's, since the sequence number fits in 8).
 func (c *Context) nonce() []byte {
-	var n [nonceSize]byte
-	binary.BigEndian.PutUint64(n[nonceSize-8:], c.seq)
-	for i := range n {
-		n[i] ^= c.baseNonce[i]
+	n := c.baseNonce
+	seq := c.seq
+	for i := nonceSize - 1; seq != 0; i-- {
+		n[i] ^= byte(seq)
+		seq >>= 8
 	}
 	return n[:]
 }
@@ -284,25 +289,23 @@ func Open(key *PrivateKey, info, sealed []byte) ([]byte, error) {
 
 const hpkeVersionLabel = "HPKE-v1"
 
+// labeled is RFC 9180's labeled input, "HPKE-v1" || suite_id || label ||
+// data, after prefix (LabeledExpand's two-byte length, or nothing).
+func labeled(prefix, suiteID []byte, label string, data []byte) []byte {
+	return slices.Concat(prefix, []byte(hpkeVersionLabel), suiteID, []byte(label), data)
+}
+
+// labeledExtract is RFC 9180's LabeledExtract over HKDF-SHA256.
 func labeledExtract(suiteID, salt []byte, label string, ikm []byte) []byte {
-	labeled := make([]byte, 0, len(hpkeVersionLabel)+len(suiteID)+len(label)+len(ikm))
-	labeled = append(labeled, hpkeVersionLabel...)
-	labeled = append(labeled, suiteID...)
-	labeled = append(labeled, label...)
-	labeled = append(labeled, ikm...)
-	defer clear(labeled)
-	return hkdf.Extract(sha256.New, labeled, salt)
+	labeledIKM := labeled(nil, suiteID, label, ikm)
+	defer clear(labeledIKM)
+	return hkdf.Extract(sha256.New, labeledIKM, salt)
 }
 
 // labeledExpandInto fills out with LabeledExpand(prk, label, info, len(out)).
 // Callers keep len(out) at most 255*32, the HKDF-SHA256 limit.
 func labeledExpandInto(out []byte, suiteID, prk []byte, label string, info []byte) {
-	labeled := make([]byte, 0, 2+len(hpkeVersionLabel)+len(suiteID)+len(label)+len(info))
-	labeled = binary.BigEndian.AppendUint16(labeled, uint16(len(out)))
-	labeled = append(labeled, hpkeVersionLabel...)
-	labeled = append(labeled, suiteID...)
-	labeled = append(labeled, label...)
-	labeled = append(labeled, info...)
+	length := binary.BigEndian.AppendUint16(nil, uint16(len(out)))
 	// HKDF-Expand cannot fail below its length limit, which callers respect.
-	_, _ = hkdf.Expand(sha256.New, prk, labeled).Read(out)
+	_, _ = hkdf.Expand(sha256.New, prk, labeled(length, suiteID, label, info)).Read(out)
 }
