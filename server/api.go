@@ -296,5 +296,5 @@ func (rl *Relay) serveHealth(w http.ResponseWriter, r *http.Request) {
 
 func (rl *Relay) serveIndex(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = io.WriteString(w, "scanin relay: see /link, /healthz, /metrics and PROTOCOL.md's Relay API\n")
+	_, _ = io.WriteString(w, "scanin relay: see /link, /healthz and /metrics; the Relay API is specified in docs/protocol.md of the scanin repository\n")
 }
