@@ -102,7 +102,7 @@ func (s *Session) ExpiresAtMillis() int64 { return s.info.ExpiresAt }
 // State returns the state the relay reported: "waiting", or "scanned" when
 // the session had been read before (by this phone on a retry, or by
 // someone else who has the code).
-func (s *Session) State() string { return s.info.State }
+func (s *Session) State() string { return string(s.info.State) }
 
 // Relay returns the relay's base URL.
 func (s *Session) Relay() string { return s.link.Relay }
@@ -130,7 +130,7 @@ func (s *Session) Approve(kind, data, deviceName, deviceType string) *Outcome {
 		o.CheckCode = a.checkCode
 		return o
 	}
-	o := answerOutcome(resp, body, map[int]string{
+	o := answerOutcome(resp, body, map[int]protocol.State{
 		http.StatusOK:       protocol.StateDelivered,
 		http.StatusAccepted: protocol.StatePending,
 	})
@@ -179,12 +179,12 @@ func (s *Session) Deny() *Outcome {
 	if serr != nil {
 		return outcomeOf(serr)
 	}
-	return answerOutcome(resp, body, map[int]string{http.StatusOK: protocol.StateDenied})
+	return answerOutcome(resp, body, map[int]protocol.State{http.StatusOK: protocol.StateDenied})
 }
 
 // answerOutcome maps a relay's answer to an Outcome: a success status with
 // the state expected for it, or the relay's error.
-func answerOutcome(resp *http.Response, body []byte, want map[int]string) *Outcome {
+func answerOutcome(resp *http.Response, body []byte, want map[int]protocol.State) *Outcome {
 	state, ok := want[resp.StatusCode]
 	if !ok {
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
@@ -194,7 +194,7 @@ func answerOutcome(resp *http.Response, body []byte, want map[int]string) *Outco
 	}
 	var got protocol.StateBody
 	if err := json.Unmarshal(body, &got); err != nil || got.State != state {
-		return &Outcome{Code: CodeUnexpected, Message: "the relay answered " + resp.Status + " without the state " + state}
+		return &Outcome{Code: CodeUnexpected, Message: "the relay answered " + resp.Status + " without the state " + string(state)}
 	}
 	switch state {
 	case protocol.StateDelivered:

@@ -6,21 +6,12 @@ import (
 	"strings"
 )
 
-// Session states as the relay reports them to a sender.
-const (
-	StateWaiting   = "waiting"
-	StateScanned   = "scanned"
-	StateDelivered = "delivered"
-	StatePending   = "pending"
-	StateDenied    = "denied"
-)
-
 // SessionInfo is the body of GET {relay}/v1/sessions/{sid}: what a phone
 // shows the person before they confirm.
 type SessionInfo struct {
 	App       string    `json:"app"`
 	AppName   string    `json:"app_name"`
-	State     string    `json:"state"`
+	State     State     `json:"state"`      // waiting or scanned
 	ExpiresAt int64     `json:"expires_at"` // Unix milliseconds
 	Requester Requester `json:"requester"`
 	Sender    Peer      `json:"sender"`
@@ -38,9 +29,9 @@ type Peer struct {
 	IP string `json:"ip"`
 }
 
-// StateBody is the body of a successful POST: {"state": ...}.
+// StateBody is the body of a successful POST or deny: {"state": ...}.
 type StateBody struct {
-	State string `json:"state"`
+	State State `json:"state"` // delivered, pending or denied
 }
 
 // AppConfig is an integrator's application as the relay publishes it at

@@ -185,7 +185,7 @@ func (rl *Relay) serveDeliver(w http.ResponseWriter, r *http.Request, sid, ip st
 	case rep := <-ch: // settled just before we left
 		rl.writeReply(w, rep)
 	default:
-		rl.metrics.handoff("pending")
+		rl.metrics.handoff(string(protocol.StatePending))
 		writeState(w, http.StatusAccepted, protocol.StatePending)
 	}
 }
@@ -212,7 +212,7 @@ func (rl *Relay) writeReply(w http.ResponseWriter, rep session.Reply) {
 	case rep.Err != nil:
 		rl.writeError(w, rep.Err)
 	case rep.State == protocol.StatePending:
-		rl.metrics.handoff("pending")
+		rl.metrics.handoff(string(protocol.StatePending))
 		writeState(w, http.StatusAccepted, rep.State)
 	default:
 		writeState(w, http.StatusOK, rep.State)

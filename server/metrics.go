@@ -17,7 +17,7 @@ type metrics struct {
 	sessions  atomic.Int64 // sessions started
 	listeners atomic.Int64 // receivers attached right now
 	mu        sync.Mutex
-	handoffs  map[string]int64 // by outcome
+	handoffs  map[string]int64 // by outcome, one of handoffOutcomes
 	errors    map[protocol.Code]int64
 	latency   histogram
 }
@@ -30,6 +30,7 @@ func newMetrics() *metrics {
 	}
 }
 
+// handoff counts an outcome, one of handoffOutcomes.
 func (m *metrics) handoff(outcome string) {
 	m.mu.Lock()
 	m.handoffs[outcome]++
@@ -82,9 +83,19 @@ func (h *histogram) write(b *bytes.Buffer, name string) {
 	b.WriteString(name + "_count " + strconv.FormatInt(h.n, 10) + "\n")
 }
 
-// handoffOutcomes are always written, so a dashboard sees zeros rather
-// than missing series.
-var handoffOutcomes = [...]string{"delivered", "pending", "rejected", "denied", "expired"}
+// handoffOutcomes label scanin_handoffs_total in the protocol's words: the
+// pending answer to a POST, the states a session ends in, and a message the
+// receiver rejected, named by the error code its sender gets. They are
+// always written, so a dashboard sees zeros rather than missing series.
+var handoffOutcomes = func() []string {
+	var out []string
+	for _, s := range protocol.States {
+		if s == protocol.StatePending || s.Ended() {
+			out = append(out, string(s))
+		}
+	}
+	return append(out, string(protocol.CodeRejected))
+}()
 
 func (rl *Relay) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	m := rl.metrics

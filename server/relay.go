@@ -227,7 +227,7 @@ func (rl *Relay) apply(e *entry, o session.Outcome) {
 		}
 		e.waiters = nil
 		if o.Settle.Err != nil && o.Settle.Err.Code == protocol.CodeRejected {
-			rl.metrics.handoff("rejected")
+			rl.metrics.handoff(string(protocol.CodeRejected))
 		}
 	}
 	if o.Latency > 0 {
@@ -238,7 +238,7 @@ func (rl *Relay) apply(e *entry, o session.Outcome) {
 		if e.timer != nil {
 			e.timer.Stop()
 		}
-		outcome := e.s.Phase.String()
+		outcome := e.s.State.String()
 		rl.metrics.handoff(outcome)
 		rl.log.Info("session ended", "sid_hash", sidHash(e.s.ID), "app", e.s.App, "outcome", outcome,
 			"age_ms", e.s.EndedAt.Sub(e.s.StartedAt).Milliseconds())
@@ -306,12 +306,12 @@ func (rl *Relay) writeError(w http.ResponseWriter, e *protocol.Error) {
 }
 
 // writeState answers a sender's POST with {"state": ...}.
-func writeState(w http.ResponseWriter, status int, state string) {
+func writeState(w http.ResponseWriter, status int, state protocol.State) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, _ = w.Write([]byte(`{"state":"` + state + `"}`))
+	_, _ = w.Write([]byte(`{"state":"` + string(state) + `"}`))
 }
 
 var errShuttingDown = errors.New("the relay is shutting down")

@@ -130,7 +130,7 @@ func (st *store) counts() (live, tombstones int) {
 	st.each(func(e *entry) {
 		e.mu.Lock()
 		if !e.gone {
-			if e.s.Phase.Ended() {
+			if e.s.State.Ended() {
 				tombstones++
 			} else {
 				live++

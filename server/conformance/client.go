@@ -111,7 +111,7 @@ func wantError(t testing.TB, what string, a answer, code protocol.Code) *protoco
 }
 
 // wantState checks a sender's successful answer: status and {"state": s}.
-func wantState(t testing.TB, what string, a answer, status int, state string) {
+func wantState(t testing.TB, what string, a answer, status int, state protocol.State) {
 	t.Helper()
 	if a.status != status {
 		t.Errorf("%s: status %d, want %d; body %s", what, a.status, status, a.body)

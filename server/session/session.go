@@ -32,30 +32,6 @@ import (
 	"github.com/scanin/scanin/protocol"
 )
 
-// Phase is where a session is in its life.
-type Phase uint8
-
-// The phases. Delivered, Denied and Expired are final.
-const (
-	Waiting Phase = iota
-	Scanned
-	Delivered
-	Denied
-	Expired
-)
-
-var phaseNames = [...]string{"waiting", "scanned", "delivered", "denied", "expired"}
-
-func (p Phase) String() string {
-	if int(p) < len(phaseNames) {
-		return phaseNames[p]
-	}
-	return "unknown"
-}
-
-// Ended reports whether the phase is final.
-func (p Phase) Ended() bool { return p >= Delivered }
-
 // Sum identifies a delivery's bytes without keeping them.
 type Sum [sha256.Size]byte
 
@@ -82,8 +58,11 @@ type Session struct {
 	ExpiresAt time.Time
 	// Resume is the secret a receiver presents to reconnect.
 	Resume string
-	Phase  Phase
-	// EndedAt is when the session reached a final phase.
+	// State is where the session is in its life: waiting, scanned, or one
+	// of the final delivered, denied and expired. Never pending, which
+	// describes a held delivery, not the session.
+	State protocol.State
+	// EndedAt is when the session reached a final state.
 	EndedAt time.Time
 	// Listening reports a receiver attached right now.
 	Listening bool
@@ -113,7 +92,7 @@ func New(id, app, appName string, requester protocol.Requester, ttl time.Duratio
 		StartedAt: now,
 		ExpiresAt: now.Add(ttl),
 		Resume:    resume,
-		Phase:     Waiting,
+		State:     protocol.StateWaiting,
 	}
 }
 
@@ -121,7 +100,7 @@ func New(id, app, appName string, requester protocol.Requester, ttl time.Duratio
 // (delivered, pending, denied), or Wait.
 type Reply struct {
 	Err   *protocol.Error
-	State string
+	State protocol.State
 	// Wait tells the transport to hold a sender's POST until the delivery
 	// settles (Outcome.Settle) or AckDeadline passes, and then answer
 	// pending.
@@ -150,7 +129,7 @@ type Outcome struct {
 	Frames  []protocol.Frame
 	Close   Close
 	Settle  *Reply
-	// Ended is set when the session reached a final phase in this event.
+	// Ended is set when the session reached a final state in this event.
 	Ended bool
 	// Latency is set on an ack: the time from accepting the delivery to the
 	// receiver's ack.
@@ -163,10 +142,10 @@ func fail(code protocol.Code, msg string) Reply {
 
 // endedError is the error for a caller who arrives after the session ended.
 func (s *Session) endedError() Reply {
-	if s.Phase == Expired {
+	if s.State == protocol.StateExpired {
 		return fail(protocol.CodeExpired, "the session expired")
 	}
-	return fail(protocol.CodeAlreadyUsed, "the session was already "+s.Phase.String())
+	return fail(protocol.CodeAlreadyUsed, "the session was already "+string(s.State))
 }
 
 // Expire ends a session whose time ran out. It does nothing before
@@ -174,7 +153,7 @@ func (s *Session) endedError() Reply {
 // first, so a session is never used past its time even if the store's timer
 // is late.
 func (s *Session) Expire(now time.Time) Outcome {
-	if s.Phase.Ended() || now.Before(s.ExpiresAt) {
+	if s.State.Ended() || now.Before(s.ExpiresAt) {
 		return Outcome{}
 	}
 	o := Outcome{Ended: true}
@@ -187,12 +166,12 @@ func (s *Session) Expire(now time.Time) Outcome {
 		o.Settle = &r
 	}
 	// It ended when its time ran out, however late this is noticed.
-	s.end(Expired, s.ExpiresAt)
+	s.end(protocol.StateExpired, s.ExpiresAt)
 	return o
 }
 
-func (s *Session) end(p Phase, now time.Time) {
-	s.Phase = p
+func (s *Session) end(state protocol.State, now time.Time) {
+	s.State = state
 	s.EndedAt = now
 	s.Held = nil
 	s.Sent = false
@@ -219,7 +198,7 @@ func (s *Session) CheckListen(resume string, now time.Time) *protocol.Error {
 // session, then the held delivery if there is one.
 func (s *Session) Listen(resume string, now time.Time) Outcome {
 	o := s.Expire(now)
-	if s.Phase.Ended() {
+	if s.State.Ended() {
 		o.Reply = s.endedError()
 		return o
 	}
@@ -253,7 +232,7 @@ func (s *Session) greet(o Outcome, now time.Time) Outcome {
 		if s.AckDeadline.Before(now) {
 			s.AckDeadline = now
 		}
-	case s.Phase == Scanned:
+	case s.State == protocol.StateScanned:
 		o.Frames = append(o.Frames, protocol.Frame{Type: protocol.FrameScanned})
 	}
 	return o
@@ -269,15 +248,15 @@ func (s *Session) Detach() {
 
 // Read is a sender's GET. It reports the state before the read (waiting or
 // scanned) and tells an attached receiver scanned the first time.
-func (s *Session) Read(now time.Time) (state Phase, o Outcome) {
+func (s *Session) Read(now time.Time) (state protocol.State, o Outcome) {
 	o = s.Expire(now)
-	if s.Phase.Ended() {
+	if s.State.Ended() {
 		o.Reply = s.endedError()
-		return s.Phase, o
+		return s.State, o
 	}
-	state = s.Phase
-	if s.Phase == Waiting {
-		s.Phase = Scanned
+	state = s.State
+	if s.State == protocol.StateWaiting {
+		s.State = protocol.StateScanned
 		if s.Listening && s.Held == nil {
 			o.Frames = []protocol.Frame{{Type: protocol.FrameScanned}}
 		}
@@ -289,8 +268,8 @@ func (s *Session) Read(now time.Time) (state Phase, o Outcome) {
 // rules.AckWait bounds how long the sender waits for the receiver.
 func (s *Session) Deliver(sealed []byte, sum Sum, rules Rules, now time.Time) Outcome {
 	o := s.Expire(now)
-	if s.Phase.Ended() {
-		if s.Phase == Delivered && sum == s.HeldSum {
+	if s.State.Ended() {
+		if s.State == protocol.StateDelivered && sum == s.HeldSum {
 			o.Reply = Reply{State: protocol.StateDelivered}
 			return o
 		}
@@ -349,14 +328,14 @@ func (s *Session) retryAfter(rules Rules, now time.Time) int64 {
 // ends. An ack with nothing held is ignored.
 func (s *Session) Ack(now time.Time) Outcome {
 	o := s.Expire(now)
-	if s.Phase.Ended() || s.Held == nil {
+	if s.State.Ended() || s.Held == nil {
 		return o
 	}
 	o.Latency = now.Sub(s.HeldAt)
 	o.Settle = &Reply{State: protocol.StateDelivered}
 	o.Close = normal
 	o.Ended = true
-	s.end(Delivered, now)
+	s.end(protocol.StateDelivered, now)
 	return o
 }
 
@@ -365,7 +344,7 @@ func (s *Session) Ack(now time.Time) Outcome {
 // burn it. A reject with nothing held is ignored.
 func (s *Session) Reject(now time.Time) Outcome {
 	o := s.Expire(now)
-	if s.Phase.Ended() || s.Held == nil {
+	if s.State.Ended() || s.Held == nil {
 		return o
 	}
 	r := fail(protocol.CodeRejected, "the receiver could not open the message")
@@ -373,7 +352,7 @@ func (s *Session) Reject(now time.Time) Outcome {
 	s.Held = nil
 	s.HeldSum = Sum{}
 	s.Sent = false
-	s.Phase = Waiting
+	s.State = protocol.StateWaiting
 	return o
 }
 
@@ -381,7 +360,7 @@ func (s *Session) Reject(now time.Time) Outcome {
 // delivery the receiver is reading right now wins: the sender gets conflict.
 func (s *Session) Deny(rules Rules, now time.Time) Outcome {
 	o := s.Expire(now)
-	if s.Phase.Ended() {
+	if s.State.Ended() {
 		o.Reply = s.endedError()
 		return o
 	}
@@ -400,7 +379,7 @@ func (s *Session) Deny(rules Rules, now time.Time) Outcome {
 	}
 	o.Ended = true
 	o.Reply = Reply{State: protocol.StateDenied}
-	s.end(Denied, now)
+	s.end(protocol.StateDenied, now)
 	return o
 }
 
@@ -408,16 +387,16 @@ func (s *Session) Deny(rules Rules, now time.Time) Outcome {
 // least tombstone ago, so late callers have had their already_used or
 // expired and may now get not_found.
 func (s *Session) Forgettable(tombstone time.Duration, now time.Time) bool {
-	return s.Phase.Ended() && now.Sub(s.EndedAt) >= tombstone
+	return s.State.Ended() && now.Sub(s.EndedAt) >= tombstone
 }
 
 // Info is the body of a sender's GET, given the state Read returned and
 // what the relay sees of the sender.
-func (s *Session) Info(state Phase, sender protocol.Peer) protocol.SessionInfo {
+func (s *Session) Info(state protocol.State, sender protocol.Peer) protocol.SessionInfo {
 	return protocol.SessionInfo{
 		App:       s.App,
 		AppName:   s.AppName,
-		State:     state.String(),
+		State:     state,
 		ExpiresAt: s.ExpiresAt.UnixMilli(),
 		Requester: s.Requester,
 		Sender:    sender,

@@ -58,12 +58,12 @@ func TestStartGreetsWithReady(t *testing.T) {
 func TestReadMarksScannedOnce(t *testing.T) {
 	s := newTestSession()
 	state, o := s.Read(t0.Add(time.Second))
-	if state != Waiting || s.Phase != Scanned {
-		t.Fatalf("first read: state %v, phase %v", state, s.Phase)
+	if state != protocol.StateWaiting || s.State != protocol.StateScanned {
+		t.Fatalf("first read: state %v, then %v", state, s.State)
 	}
 	wantFrames(t, "first read", o, protocol.FrameScanned)
 	state, o = s.Read(t0.Add(2 * time.Second))
-	if state != Scanned {
+	if state != protocol.StateScanned {
 		t.Fatalf("second read: state %v", state)
 	}
 	wantFrames(t, "second read", o)
@@ -103,8 +103,8 @@ func TestRejectGoesBackToWaiting(t *testing.T) {
 	s.Deliver(junk, SumOf(junk), rules, t0)
 	o := s.Reject(t0)
 	wantCode(t, "reject settles", *o.Settle, protocol.CodeRejected)
-	if s.Phase != Waiting || s.Held != nil {
-		t.Fatalf("after reject: phase %v held %v", s.Phase, s.Held)
+	if s.State != protocol.StateWaiting || s.Held != nil {
+		t.Fatalf("after reject: state %v held %v", s.State, s.Held)
 	}
 	good := []byte("good")
 	if o := s.Deliver(good, SumOf(good), rules, t0); !o.Reply.Wait {
@@ -181,8 +181,8 @@ func TestEveryEventExpiresFirst(t *testing.T) {
 	} {
 		s := newTestSession()
 		wantCode(t, name, event(s), protocol.CodeExpired)
-		if s.Phase != Expired {
-			t.Errorf("%s: phase %v", name, s.Phase)
+		if s.State != protocol.StateExpired {
+			t.Errorf("%s: state %v", name, s.State)
 		}
 	}
 }
@@ -211,7 +211,7 @@ func TestAckOrRejectWithNothingHeldIsIgnored(t *testing.T) {
 	if o := s.Ack(t0); o.Ended || o.Settle != nil {
 		t.Errorf("ack: %+v", o)
 	}
-	if o := s.Reject(t0); o.Settle != nil || s.Phase != Waiting {
+	if o := s.Reject(t0); o.Settle != nil || s.State != protocol.StateWaiting {
 		t.Errorf("reject: %+v", o)
 	}
 }
