@@ -212,13 +212,11 @@ func (c *Client) networkError(err error) *ScanError {
 func relayError(resp *http.Response, body []byte) *ScanError {
 	perr := protocol.ParseError(body)
 	se := &ScanError{Message: perr.Message, err: perr}
-	switch perr.Code {
-	case protocol.CodeBadRequest, protocol.CodeNotFound, protocol.CodeConflict,
-		protocol.CodeAlreadyUsed, protocol.CodeExpired, protocol.CodeTooLarge,
-		protocol.CodeRejected, protocol.CodeRateLimited, protocol.CodeUnavailable:
-		if perr.Code.HTTPStatus() == resp.StatusCode {
-			se.Code = string(perr.Code)
-		}
+	// Every protocol code is a mobile code of the same name; one that does
+	// not match its status is not the relay's answer (a proxy's page, a
+	// confused server).
+	if perr.Code.Known() && perr.Code.HTTPStatus() == resp.StatusCode {
+		se.Code = string(perr.Code)
 	}
 	if se.Code == "" {
 		switch {

@@ -2,43 +2,49 @@ package mobile
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/scanin/scanin/protocol"
 )
 
 // Outcome and error codes: one vocabulary for Outcome.Code and ErrorCode,
-// so a Kotlin or Swift UI can switch on a string.
+// so a Kotlin or Swift UI can switch on a string. They are the protocol's
+// own names (a state the relay answers with, or a relay error code), so a
+// code means the same here as on the wire; only the last three are the
+// SDK's own, for what never reaches the relay. They stay untyped string
+// constants, which gomobile binds.
 const (
 	// CodeDelivered: the browser opened the payload and acknowledged it.
-	CodeDelivered = "delivered"
+	CodeDelivered = string(protocol.StateDelivered)
 	// CodePending: the relay holds the payload; the browser will pick it up
 	// when it reconnects, before the session expires.
-	CodePending = "pending"
+	CodePending = string(protocol.StatePending)
 	// CodeDenied: the session is ended; the browser was told "denied".
-	CodeDenied = "denied"
+	CodeDenied = string(protocol.StateDenied)
 	// CodeExpired: the session's time ran out. Scan a fresh code.
-	CodeExpired = "expired"
+	CodeExpired = string(protocol.CodeExpired)
 	// CodeAlreadyUsed: the session was delivered or denied already.
-	CodeAlreadyUsed = "already_used"
+	CodeAlreadyUsed = string(protocol.CodeAlreadyUsed)
 	// CodeNotFound: the relay knows no such session (or no such app).
-	CodeNotFound = "not_found"
+	CodeNotFound = string(protocol.CodeNotFound)
 	// CodeRejected: the browser could not open the payload (a wrong key,
 	// or the phone's clock is far off). The session stays open.
-	CodeRejected = "rejected"
+	CodeRejected = string(protocol.CodeRejected)
 	// CodeRateLimited: too many requests from this network; see
 	// RetryAfterSeconds.
-	CodeRateLimited = "rate_limited"
+	CodeRateLimited = string(protocol.CodeRateLimited)
 	// CodeTooLarge: the payload does not fit in a sealed message.
-	CodeTooLarge = "too_large"
+	CodeTooLarge = string(protocol.CodeTooLarge)
 	// CodeBadRequest: the relay or the SDK refused the request's shape (an
 	// unknown kind, for example).
-	CodeBadRequest = "bad_request"
+	CodeBadRequest = string(protocol.CodeBadRequest)
 	// CodeUnavailable: the relay is at capacity or shutting down.
-	CodeUnavailable = "unavailable"
+	CodeUnavailable = string(protocol.CodeUnavailable)
 	// CodeConflict: another delivery to this session is in flight; see
 	// RetryAfterSeconds.
-	CodeConflict = "conflict"
+	CodeConflict = string(protocol.CodeConflict)
+	// CodeOriginDenied: the relay refused the request's origin. A phone
+	// sends none, so only a misconfigured relay or proxy answers this.
+	CodeOriginDenied = string(protocol.CodeOriginDenied)
 	// CodeNetworkError: the relay could not be reached or did not answer.
 	// Retrying Approve is safe.
 	CodeNetworkError = "network_error"
@@ -49,29 +55,30 @@ const (
 	CodeUnexpected = "unexpected"
 )
 
-// Codes for a scanned link that breaks a rule of PROTOCOL.md, one per rule.
+// Codes for a scanned link that breaks a rule of PROTOCOL.md, one per rule:
+// protocol.LinkRule's names, which all start with "link_".
 const (
 	// CodeLinkMalformed: not a scanin link at all (no fragment, bad escapes).
-	CodeLinkMalformed = "link_malformed"
+	CodeLinkMalformed = string(protocol.LinkMalformed)
 	// CodeLinkVersion: a protocol version this SDK does not speak.
-	CodeLinkVersion = "link_version"
+	CodeLinkVersion = string(protocol.LinkVersion)
 	// CodeLinkMissing: a required parameter is missing (see ScanError.Param).
-	CodeLinkMissing = "link_missing"
+	CodeLinkMissing = string(protocol.LinkMissing)
 	// CodeLinkRepeated: a parameter appears twice.
-	CodeLinkRepeated = "link_repeated"
+	CodeLinkRepeated = string(protocol.LinkRepeated)
 	// CodeLinkSessionID: the session id is not 16 bytes of base64url.
-	CodeLinkSessionID = "link_session_id"
+	CodeLinkSessionID = string(protocol.LinkSessionID)
 	// CodeLinkKey: the public key is not 32 bytes of base64url.
-	CodeLinkKey = "link_key"
+	CodeLinkKey = string(protocol.LinkKey)
 	// CodeLinkApp: the app id is malformed.
-	CodeLinkApp = "link_app"
+	CodeLinkApp = string(protocol.LinkApp)
 	// CodeLinkInsecureRelay: the relay is plain http to a host other than
 	// this machine.
-	CodeLinkInsecureRelay = "link_insecure_relay"
+	CodeLinkInsecureRelay = string(protocol.LinkInsecureRelay)
 	// CodeLinkRelay: the relay URL is malformed.
-	CodeLinkRelay = "link_relay"
+	CodeLinkRelay = string(protocol.LinkRelay)
 	// CodeLinkWrongApp: the link is for an app this app is not built for.
-	CodeLinkWrongApp = "link_wrong_app"
+	CodeLinkWrongApp = string(protocol.LinkWrongApp)
 )
 
 // ScanError is why a link could not be inspected: a link that breaks a
@@ -111,7 +118,12 @@ func (e *ScanError) Unwrap() error { return e.err }
 // request: the person scanned something that is not a valid code for this
 // app, and scanning on makes sense.
 func (e *ScanError) IsLinkError() bool {
-	return strings.HasPrefix(e.Code, "link_")
+	for _, r := range protocol.LinkRules {
+		if e.Code == string(r) {
+			return true
+		}
+	}
+	return false
 }
 
 // ErrorCode returns the Code of an error the SDK returned, "" for nil, and
@@ -140,37 +152,12 @@ func ErrorRetryAfterSeconds(err error) int {
 
 // linkError turns a protocol link rejection into a ScanError.
 func linkError(err error) *ScanError {
-	se := &ScanError{Code: linkCode(err), Message: err.Error(), err: err}
+	se := &ScanError{Code: string(protocol.LinkRuleFor(err)), Message: err.Error(), err: err}
 	var le *protocol.LinkError
 	if errors.As(err, &le) {
 		se.Param = le.Param
 	}
 	return se
-}
-
-// linkCode maps each rule of protocol.ParseLink to its code.
-func linkCode(err error) string {
-	switch {
-	case errors.Is(err, protocol.ErrLinkVersion):
-		return CodeLinkVersion
-	case errors.Is(err, protocol.ErrLinkMissing):
-		return CodeLinkMissing
-	case errors.Is(err, protocol.ErrLinkRepeated):
-		return CodeLinkRepeated
-	case errors.Is(err, protocol.ErrLinkSessionID):
-		return CodeLinkSessionID
-	case errors.Is(err, protocol.ErrLinkKey):
-		return CodeLinkKey
-	case errors.Is(err, protocol.ErrLinkApp):
-		return CodeLinkApp
-	case errors.Is(err, protocol.ErrLinkInsecureRelay):
-		return CodeLinkInsecureRelay
-	case errors.Is(err, protocol.ErrLinkRelay):
-		return CodeLinkRelay
-	case errors.Is(err, protocol.ErrLinkWrongApp):
-		return CodeLinkWrongApp
-	}
-	return CodeLinkMalformed
 }
 
 // Outcome is the answer to Approve or Deny.

@@ -135,7 +135,7 @@ func TestOutcomeMapping(t *testing.T) {
 		{"proxy 429", answer{429, "slow down", map[string]string{"Retry-After": "5"}}, CodeRateLimited, 5},
 		{"code against status", answer{404, errBody("expired"), nil}, CodeUnexpected, 0},
 		{"unknown code", answer{418, errBody("teapot"), nil}, CodeUnexpected, 0},
-		{"origin denied", answer{403, errBody("origin_denied"), nil}, CodeUnexpected, 0},
+		{"origin denied", answer{403, errBody("origin_denied"), nil}, CodeOriginDenied, 0},
 		{"200 without state", answer{200, `{}`, nil}, CodeUnexpected, 0},
 		{"200 pending", answer{200, `{"state":"pending"}`, nil}, CodeUnexpected, 0},
 		{"204", answer{204, ``, nil}, CodeUnexpected, 0},

@@ -20,6 +20,73 @@ var (
 	ErrLinkWrongApp      = errors.New("link is for another app")
 )
 
+// LinkRule names a rule of PROTOCOL.md that a scanned link breaks, for code
+// that hands a rejection on as a string rather than a Go error: the phone
+// SDK's ScanError codes are these names. Each rule has one ErrLink sentinel.
+type LinkRule string
+
+// The link rules, one per ErrLink sentinel. Every name starts with "link_",
+// so it cannot be mistaken for a relay error code.
+const (
+	// LinkMalformed (ErrLinkMalformed): not a scanin link at all: no
+	// fragment, or bad escapes.
+	LinkMalformed LinkRule = "link_malformed"
+	// LinkVersion (ErrLinkVersion): a protocol version other than 1.
+	LinkVersion LinkRule = "link_version"
+	// LinkMissing (ErrLinkMissing): a required parameter is missing.
+	LinkMissing LinkRule = "link_missing"
+	// LinkRepeated (ErrLinkRepeated): a parameter appears twice.
+	LinkRepeated LinkRule = "link_repeated"
+	// LinkSessionID (ErrLinkSessionID): the session id is not 16 bytes of
+	// base64url.
+	LinkSessionID LinkRule = "link_session_id"
+	// LinkKey (ErrLinkKey): the public key is not 32 bytes of base64url.
+	LinkKey LinkRule = "link_key"
+	// LinkApp (ErrLinkApp): the app id is malformed.
+	LinkApp LinkRule = "link_app"
+	// LinkInsecureRelay (ErrLinkInsecureRelay): the relay is plain http to a
+	// host other than this machine.
+	LinkInsecureRelay LinkRule = "link_insecure_relay"
+	// LinkRelay (ErrLinkRelay): the relay URL is malformed.
+	LinkRelay LinkRule = "link_relay"
+	// LinkWrongApp (ErrLinkWrongApp): the link is for an app the caller is
+	// not built for.
+	LinkWrongApp LinkRule = "link_wrong_app"
+)
+
+// LinkRules lists every link rule, for tables and tests.
+var LinkRules = [...]LinkRule{
+	LinkMalformed, LinkVersion, LinkMissing, LinkRepeated, LinkSessionID,
+	LinkKey, LinkApp, LinkInsecureRelay, LinkRelay, LinkWrongApp,
+}
+
+// LinkRuleFor names the rule a ParseLink or CheckRelayURL error broke. An
+// error that wraps no ErrLink sentinel counts as LinkMalformed: whatever it
+// is, the link cannot be used.
+func LinkRuleFor(err error) LinkRule {
+	switch {
+	case errors.Is(err, ErrLinkVersion):
+		return LinkVersion
+	case errors.Is(err, ErrLinkMissing):
+		return LinkMissing
+	case errors.Is(err, ErrLinkRepeated):
+		return LinkRepeated
+	case errors.Is(err, ErrLinkSessionID):
+		return LinkSessionID
+	case errors.Is(err, ErrLinkKey):
+		return LinkKey
+	case errors.Is(err, ErrLinkApp):
+		return LinkApp
+	case errors.Is(err, ErrLinkInsecureRelay):
+		return LinkInsecureRelay
+	case errors.Is(err, ErrLinkRelay):
+		return LinkRelay
+	case errors.Is(err, ErrLinkWrongApp):
+		return LinkWrongApp
+	}
+	return LinkMalformed
+}
+
 // LinkError is a rejected link: which parameter, and which rule (Err, one
 // of the ErrLink sentinels, for errors.Is).
 type LinkError struct {

@@ -394,3 +394,40 @@ func TestQueryEscape(t *testing.T) {
 		}
 	}
 }
+
+// TestLinkRules pins each rule's name (the phone SDK's error codes, which
+// apps switch on) and its sentinel, both ways.
+func TestLinkRules(t *testing.T) {
+	want := []struct {
+		rule LinkRule
+		name string
+		err  error
+	}{
+		{LinkMalformed, "link_malformed", ErrLinkMalformed},
+		{LinkVersion, "link_version", ErrLinkVersion},
+		{LinkMissing, "link_missing", ErrLinkMissing},
+		{LinkRepeated, "link_repeated", ErrLinkRepeated},
+		{LinkSessionID, "link_session_id", ErrLinkSessionID},
+		{LinkKey, "link_key", ErrLinkKey},
+		{LinkApp, "link_app", ErrLinkApp},
+		{LinkInsecureRelay, "link_insecure_relay", ErrLinkInsecureRelay},
+		{LinkRelay, "link_relay", ErrLinkRelay},
+		{LinkWrongApp, "link_wrong_app", ErrLinkWrongApp},
+	}
+	if len(LinkRules) != len(want) {
+		t.Fatalf("LinkRules lists %d rules, the table %d", len(LinkRules), len(want))
+	}
+	for i, w := range want {
+		t.Run(w.name, func(t *testing.T) {
+			if LinkRules[i] != w.rule || string(w.rule) != w.name {
+				t.Errorf("LinkRules[%d] = %q, want %q", i, LinkRules[i], w.name)
+			}
+			if got := LinkRuleFor(&LinkError{Param: "a", Err: w.err}); got != w.rule {
+				t.Errorf("LinkRuleFor(%v) = %q", w.err, got)
+			}
+		})
+	}
+	if got := LinkRuleFor(errors.New("something else")); got != LinkMalformed {
+		t.Errorf("LinkRuleFor(another error) = %q, want link_malformed", got)
+	}
+}
