@@ -37,7 +37,9 @@ func testMain(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	scaninBinary = filepath.Join(dir, "scanin")
-	build := exec.Command("go", "build", "-o", scaninBinary, ".")
+	// Built as build.sh builds bin/scanin (-trimpath), stamped with VCS
+	// information even where GOFLAGS says -buildvcs=false.
+	build := exec.Command("go", "build", "-trimpath", "-buildvcs=auto", "-o", scaninBinary, ".")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "failed to build scanin: %v\n%s", err, out)
 		return 1

@@ -23,7 +23,7 @@ func runDemo(ctx context.Context, args []string, io stdio) int {
 	relayAddr := fs.String("relay-addr", "127.0.0.1:8080", "`host:port` of the relay (widget, phone page)")
 	shopAddr := fs.String("shop-addr", "localhost:8081", "`host:port` of the demo shop (another origin than the relay)")
 	verbose := fs.Bool("v", false, "print the relay's JSON logs")
-	if exit, done := parseFlags(fs, args, io, "Usage: scanin demo [flags]\n\nRuns the relay and a demo shop on loopback. Ctrl-C stops both."); done {
+	if exit, done := parseFlags(fs, args, io, "Usage: scanin demo [flags]\n\nRuns the relay and a demo shop on loopback. Ctrl-C stops both.", ""); done {
 		return exit
 	}
 

@@ -5,8 +5,11 @@
 //	scanin send     act as the phone: deliver a payload to a scanned link
 //	scanin receive  act as the browser: show a QR code, print what arrives
 //	scanin demo     run the relay and a demo shop on loopback
+//	scanin version  print the version, VCS revision and Go version
 //
-// Each subcommand lives in its own file and has the signature of command.
+// Each subcommand lives in its own file and has the signature of command,
+// and parses its flags with parseFlags, so that every one of them treats
+// --help, -h and a bad flag the same way.
 package main
 
 import (
@@ -41,6 +44,7 @@ func subcommands() []subcommand {
 		{"send", "act as the phone: deliver a payload to a scanned link", runSend},
 		{"receive", "act as the browser: show a QR code, print what arrives", runReceive},
 		{"demo", "run the relay and a demo shop on loopback", runDemo},
+		{"version", "print the version, VCS revision and Go version", runVersion},
 	}
 }
 
@@ -51,13 +55,27 @@ func main() {
 	os.Exit(code)
 }
 
+// run runs the subcommand args name. Bare `scanin` is a usage error: the
+// usage goes to standard error and it ends with 2. `scanin help`, -h and
+// --help print the usage on standard output and end with 0; `scanin help
+// CMD` is `scanin CMD --help`. --version is `scanin version`.
 func run(ctx context.Context, args []string, io stdio) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		usage(io.err)
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
 		usage(io.out)
-		if len(args) == 0 {
-			return 2
-		}
 		return 0
+	case "help":
+		if len(args) == 1 {
+			usage(io.out)
+			return 0
+		}
+		args = []string{args[1], "--help"}
+	case "-version", "--version":
+		args = append([]string{"version"}, args[1:]...)
 	}
 	for _, c := range subcommands() {
 		if c.name == args[0] {
@@ -77,30 +95,55 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'scanin <command> --help' for a command's flags.")
 }
 
-// parseFlags parses a subcommand's flags with usage as the text above the
-// flag list. --help prints the usage on standard output and ends the
-// command with 0; a bad flag or a stray argument prints what is wrong and
-// the usage on standard error and ends it with 2. done reports that the
-// command should return exit now.
-func parseFlags(fs *flag.FlagSet, args []string, io stdio, usage string) (exit int, done bool) {
-	printUsage := func() {
-		fmt.Fprintln(fs.Output(), usage+"\n\nFlags:")
-		fs.PrintDefaults()
-	}
-	fs.Usage = printUsage
-	fs.SetOutput(io.err)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(io.out)
-			printUsage()
-			return 0, true
+// parseFlags parses a subcommand's flags. Its --help text is head, the
+// flag list (if the command has flags) and tail (which may be empty).
+// --help or -h prints that text once, on standard output, and ends the
+// command with 0. A bad flag or a stray argument prints what is wrong and
+// then the text on standard error and ends the command with 2. done
+// reports that the command should return exit now.
+//
+// Afterwards fs.Usage prints the text on standard error, for usageError.
+func parseFlags(fs *flag.FlagSet, args []string, stdio stdio, head, tail string) (exit int, done bool) {
+	printUsage := func(w io.Writer) {
+		fmt.Fprintln(w, head)
+		hasFlags := false
+		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+		if hasFlags {
+			fmt.Fprintln(w, "\nFlags:")
+			out := fs.Output()
+			fs.SetOutput(w)
+			fs.PrintDefaults()
+			fs.SetOutput(out)
 		}
-		return 2, true
+		if tail != "" {
+			fmt.Fprint(w, "\n"+tail)
+		}
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(io.err, "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
-		printUsage()
+	fs.SetOutput(stdio.err) // where Parse says what is wrong with a flag
+	// Parse calls Usage on -h and after a bad flag, and would print the
+	// text to its one output; the text is printed below instead, once,
+	// on the stream that fits.
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.Usage = func() { printUsage(stdio.err) }
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		printUsage(stdio.out)
+		return 0, true
+	case err != nil:
+		fs.Usage()
 		return 2, true
+	case fs.NArg() > 0:
+		return usageError(fs, fmt.Sprintf("unexpected argument %q", fs.Arg(0))), true
 	}
 	return 0, false
+}
+
+// usageError reports a bad invocation that parseFlags let through, such
+// as a missing flag: the command's name and msg, then its usage, on
+// standard error. It returns the exit code for that, 2.
+func usageError(fs *flag.FlagSet, msg string) int {
+	fmt.Fprintf(fs.Output(), "%s: %s\n", fs.Name(), msg)
+	fs.Usage()
+	return 2
 }

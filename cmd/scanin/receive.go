@@ -26,8 +26,10 @@ const (
 	receiveInterrupted = 130
 )
 
-func receiveUsageText(w io.Writer, fs *flag.FlagSet) {
-	fmt.Fprintf(w, `Usage: scanin receive --relay URL --app ID [--ttl S] [--json] [--once]
+// receiveUsageHead is the text of `scanin receive --help` above the flag
+// list.
+func receiveUsageHead() string {
+	return fmt.Sprintf(`Usage: scanin receive --relay URL --app ID [--ttl S] [--json] [--once]
 
 Act as the browser: show a QR code in the terminal (with its link under it
 and a countdown), wait for a phone to scan it and approve, and print the
@@ -45,14 +47,13 @@ With --json, stdout gets one JSON object per line:
   {"event":"result","kind":"token","data":"...","device":{"name":"...","type":"..."},"check_code":"42"}
   {"event":"denied"}
   {"event":"expired"}                                    gave up: no code was used
-  {"event":"error","code":"...","message":"..."}
+  {"event":"error","code":"...","message":"..."}`, int(protocol.WidgetShowLimit.Seconds()))
+}
 
-Flags:
-`, int(protocol.WidgetShowLimit.Seconds()))
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-	fmt.Fprintf(w, `
-Exit codes:
+// receiveUsageTail is the text of `scanin receive --help` below the flag
+// list: the exit codes.
+func receiveUsageTail() string {
+	return fmt.Sprintf(`Exit codes:
   %3d  a payload arrived (result)
   %3d  error (the relay refused or could not be reached)
   %3d  bad flags
@@ -84,40 +85,27 @@ type device struct {
 // runReceive is `scanin receive`.
 func runReceive(ctx context.Context, args []string, stdio stdio) int {
 	fs := flag.NewFlagSet("scanin receive", flag.ContinueOnError)
-	fs.SetOutput(stdio.err)
-	fs.Usage = func() {}
 	relay := fs.String("relay", "", "the relay's base `URL` (https, or http to loopback)")
 	app := fs.String("app", "", "the app `ID` the codes are for")
 	ttl := fs.Int("ttl", 0, "each code's lifetime in `seconds`, 15 to 300 (default: the app's)")
 	jsonOut := fs.Bool("json", false, "write one JSON object per line to stdout instead of the QR code")
 	once := fs.Bool("once", false, "show one code only: give up when it expires")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			receiveUsageText(stdio.out, fs)
-			return receiveOK
-		}
-		fmt.Fprintln(stdio.err, "Run 'scanin receive --help' for usage.")
-		return receiveUsage
-	}
-	usageError := func(msg string) int {
-		fmt.Fprintf(stdio.err, "scanin receive: %s\nRun 'scanin receive --help' for usage.\n", msg)
-		return receiveUsage
+	if exit, done := parseFlags(fs, args, stdio, receiveUsageHead(), receiveUsageTail()); done {
+		return exit
 	}
 	switch {
-	case fs.NArg() > 0:
-		return usageError("unexpected argument " + fs.Arg(0))
 	case *relay == "":
-		return usageError("--relay is required")
+		return usageError(fs, "--relay is required")
 	case *app == "":
-		return usageError("--app is required")
+		return usageError(fs, "--app is required")
 	case *ttl != 0 && (*ttl < int(protocol.MinTTL.Seconds()) || *ttl > int(protocol.MaxTTL.Seconds())):
-		return usageError(fmt.Sprintf("--ttl must be from %d to %d", int(protocol.MinTTL.Seconds()), int(protocol.MaxTTL.Seconds())))
+		return usageError(fs, fmt.Sprintf("--ttl must be from %d to %d", int(protocol.MinTTL.Seconds()), int(protocol.MaxTTL.Seconds())))
 	}
 	if _, err := protocol.CheckRelayURL(*relay); err != nil {
-		return usageError(fmt.Sprintf("--relay %q: %v", *relay, err))
+		return usageError(fs, fmt.Sprintf("--relay %q: %v", *relay, err))
 	}
 	if err := protocol.CheckAppID(*app); err != nil {
-		return usageError(fmt.Sprintf("--app %q: %v", *app, err))
+		return usageError(fs, fmt.Sprintf("--app %q: %v", *app, err))
 	}
 
 	out := &receiveOutput{json: *jsonOut, stdout: stdio.out, stderr: stdio.err, tty: isTerminal(stdio.err)}

@@ -28,7 +28,7 @@ func runRelay(ctx context.Context, args []string, io stdio) int {
 	configPath := fs.String("config", "", "JSON config `file` with apps, trusted_proxies and limits (default: the built-in demo app)")
 	publicURL := fs.String("public-url", "", "the relay's base `URL` as browsers and phones reach it (default http://{addr})")
 	noRateLimit := fs.Bool("no-rate-limit", false, "turn off the per-client-IP rate limits (for benchmarks and tests)")
-	if exit, done := parseFlags(fs, args, io, "Usage: scanin relay [flags]\n\nRuns the relay: the Relay API of PROTOCOL.md, the widget files, /link, /healthz and /metrics."); done {
+	if exit, done := parseFlags(fs, args, io, "Usage: scanin relay [flags]\n\nRuns the relay: the Relay API of docs/protocol.md, the widget files, /link,\n/healthz and /metrics.", ""); done {
 		return exit
 	}
 

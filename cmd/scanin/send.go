@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -78,29 +77,28 @@ func sendExitFor(code string) int {
 	return sendFailed
 }
 
-func sendUsageText(w io.Writer, fs *flag.FlagSet) {
-	fmt.Fprint(w, `Usage: scanin send --link URI (--data STRING | --data-file FILE) [--kind token|data|assertion] [--yes]
+// sendUsageHead is the text of `scanin send --help` above the flag list.
+const sendUsageHead = `Usage: scanin send --link URI (--data STRING | --data-file FILE) [--kind token|data|assertion] [--yes]
 
 Act as the phone: read the session a scanned link names, show what a phone
 shows (app, page origin, browser, IP addresses, same network or not, time
 left), ask "Log in? [y/N]", then seal the payload to the browser's key and
-deliver it through the relay. Answering no denies the session.
+deliver it through the relay. Answering no denies the session.`
 
-Flags:
-`)
-	fs.SetOutput(w)
-	fs.PrintDefaults()
-	fmt.Fprint(w, "\nExit codes:\n")
+// sendUsageTail is the text of `scanin send --help` below the flag list:
+// the exit codes.
+func sendUsageTail() string {
+	var b strings.Builder
+	b.WriteString("Exit codes:\n")
 	for _, e := range sendExits() {
-		fmt.Fprintf(w, "  %3d  %s\n", e.exit, e.meaning)
+		fmt.Fprintf(&b, "  %3d  %s\n", e.exit, e.meaning)
 	}
+	return b.String()
 }
 
 // runSend is `scanin send`.
 func runSend(ctx context.Context, args []string, stdio stdio) int {
 	fs := flag.NewFlagSet("scanin send", flag.ContinueOnError)
-	fs.SetOutput(stdio.err)
-	fs.Usage = func() {}
 	link := fs.String("link", "", "the scanned `URI` (what the QR code holds)")
 	data := fs.String("data", "", "the payload to deliver")
 	dataFile := fs.String("data-file", "", "read the payload from `FILE`, byte for byte ('-' reads stdin and needs --yes)")
@@ -109,34 +107,23 @@ func runSend(ctx context.Context, args []string, stdio stdio) int {
 	hostname, _ := os.Hostname()
 	deviceName := fs.String("device-name", hostname, "the device name the browser is told")
 	deviceType := fs.String("device-type", "cli", "the device type the browser is told")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			sendUsageText(stdio.out, fs)
-			return sendOK
-		}
-		fmt.Fprintln(stdio.err, "Run 'scanin send --help' for usage.")
-		return sendUsage
-	}
-	usageError := func(msg string) int {
-		fmt.Fprintf(stdio.err, "scanin send: %s\nRun 'scanin send --help' for usage.\n", msg)
-		return sendUsage
+	if exit, done := parseFlags(fs, args, stdio, sendUsageHead, sendUsageTail()); done {
+		return exit
 	}
 	set := map[string]bool{} // flags given, even as "" (an empty payload is a payload)
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	switch {
-	case fs.NArg() > 0:
-		return usageError("unexpected argument " + fs.Arg(0))
 	case *link == "":
-		return usageError("--link is required")
+		return usageError(fs, "--link is required")
 	case set["data"] == set["data-file"]:
-		return usageError("give exactly one of --data and --data-file")
+		return usageError(fs, "give exactly one of --data and --data-file")
 	case *dataFile == "-" && !*yes:
-		return usageError("--data-file - reads stdin, so it needs --yes")
+		return usageError(fs, "--data-file - reads stdin, so it needs --yes")
 	}
 	switch *kind {
 	case "token", "data", "assertion":
 	default:
-		return usageError("--kind must be token, data or assertion")
+		return usageError(fs, "--kind must be token, data or assertion")
 	}
 	payload := *data
 	if set["data-file"] {
