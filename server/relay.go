@@ -18,7 +18,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -313,5 +312,3 @@ func writeState(w http.ResponseWriter, status int, state protocol.State) {
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(`{"state":"` + string(state) + `"}`))
 }
-
-var errShuttingDown = errors.New("the relay is shutting down")
