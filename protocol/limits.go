@@ -16,7 +16,8 @@ const (
 
 	// DefaultTTL is a session's lifetime when neither app nor receiver says.
 	DefaultTTL = 60 * time.Second
-	// MinTTL and MaxTTL bound the ttl a receiver may ask for.
+	// MinTTL and MaxTTL bound the ttl a receiver may ask for and an app may
+	// default to; ParseTTL and CheckTTL are the only places that apply them.
 	MinTTL = 15 * time.Second
 	MaxTTL = 300 * time.Second
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // SessionInfo is the body of GET {relay}/v1/sessions/{sid}: what a phone
@@ -103,14 +104,14 @@ func ParseAppConfig(b []byte) (AppConfig, error) {
 		c.Origins = append(c.Origins, o.text)
 	}
 	ttl, ok := v.field("ttl")
-	if !ok {
+	if !ok || ttl.kind != jsonNumber {
 		return AppConfig{}, errAppConfig
 	}
-	n, ok := ttl.int64()
-	if !ok || n < int64(MinTTL.Seconds()) || n > int64(MaxTTL.Seconds()) {
+	d, err := ParseTTL(ttl.text) // the literal text, so 60.5, 6e1 and -60 are refused
+	if err != nil {
 		return AppConfig{}, errAppConfig
 	}
-	c.TTL = int(n)
+	c.TTL = int(d / time.Second)
 	if err := CheckAppID(c.ID); err != nil {
 		return AppConfig{}, err
 	}

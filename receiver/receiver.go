@@ -73,8 +73,10 @@ func New(ctx context.Context, cfg Config) (*Receiver, error) {
 	if err := protocol.CheckAppID(cfg.App); err != nil {
 		return nil, fmt.Errorf("app %q: %w", cfg.App, err)
 	}
-	if cfg.TTL != 0 && (cfg.TTL < protocol.MinTTL || cfg.TTL > protocol.MaxTTL || cfg.TTL%time.Second != 0) {
-		return nil, fmt.Errorf("ttl %v: must be whole seconds from %v to %v", cfg.TTL, protocol.MinTTL, protocol.MaxTTL)
+	if cfg.TTL != 0 {
+		if err := protocol.CheckTTL(cfg.TTL); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = DefaultUserAgent()

@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -244,8 +245,10 @@ func (c *Config) validate() error {
 		}
 	}
 	l := c.Limits
-	if l.DefaultTTL != 0 && (l.DefaultTTL < protocol.MinTTL || l.DefaultTTL > protocol.MaxTTL) {
-		return fmt.Errorf("limits.default_ttl: %v is outside %v..%v", l.DefaultTTL, protocol.MinTTL, protocol.MaxTTL)
+	if l.DefaultTTL != 0 {
+		if err := protocol.CheckTTL(l.DefaultTTL); err != nil {
+			return fmt.Errorf("limits.default_ttl: %w", err)
+		}
 	}
 	if l.PingInterval > protocol.PingInterval {
 		return fmt.Errorf("limits.ping_interval: %v is over the protocol's %v", l.PingInterval, protocol.PingInterval)
@@ -288,8 +291,11 @@ func (c *Config) validate() error {
 				return fmt.Errorf("%s: %q must be https (plain http only for loopback)", field("link_base"), a.LinkBase)
 			}
 		}
-		if a.TTL != 0 && (a.TTL < int(protocol.MinTTL.Seconds()) || a.TTL > int(protocol.MaxTTL.Seconds())) {
-			return fmt.Errorf("%s: %d is outside %d..%d seconds", field("ttl"), a.TTL, int(protocol.MinTTL.Seconds()), int(protocol.MaxTTL.Seconds()))
+		if a.TTL != 0 {
+			// Seconds, as on the wire: the same rule as a listen's ttl.
+			if _, err := protocol.ParseTTL(strconv.Itoa(a.TTL)); err != nil {
+				return fmt.Errorf("%s: %w", field("ttl"), err)
+			}
 		}
 	}
 	return nil

@@ -5,10 +5,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -184,7 +184,7 @@ func (rl *Relay) serveListen(w http.ResponseWriter, r *http.Request) {
 	if s, ok := q["ttl"]; ok {
 		n, err := parseTTL(s)
 		if err != nil {
-			rl.writeError(w, errorf(protocol.CodeBadRequest, "bad ttl: %v", err))
+			rl.writeError(w, errorf(protocol.CodeBadRequest, "%v", err))
 			return
 		}
 		ttl = n
@@ -244,22 +244,12 @@ func (rl *Relay) serveListen(w http.ResponseWriter, r *http.Request) {
 	}()
 }
 
-// parseTTL reads a ttl query value: decimal seconds within the protocol's
-// bounds.
+// parseTTL reads the ttl query parameter, which must be given once.
 func parseTTL(vals []string) (time.Duration, error) {
 	if len(vals) != 1 {
-		return 0, errorf(protocol.CodeBadRequest, "give ttl once")
+		return 0, errors.New("give ttl once")
 	}
-	s := vals[0]
-	if s == "" || len(s) > 4 || strings.Trim(s, "0123456789") != "" {
-		return 0, errorf(protocol.CodeBadRequest, "%q is not a number of seconds", s)
-	}
-	n, _ := strconv.Atoi(s)
-	ttl := time.Duration(n) * time.Second
-	if ttl < protocol.MinTTL || ttl > protocol.MaxTTL {
-		return 0, errorf(protocol.CodeBadRequest, "%d s is outside %d..%d", n, int(protocol.MinTTL.Seconds()), int(protocol.MaxTTL.Seconds()))
-	}
-	return ttl, nil
+	return protocol.ParseTTL(vals[0])
 }
 
 // checkUpgrade refuses a listen that is not a WebSocket handshake, before

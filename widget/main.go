@@ -56,26 +56,19 @@ func parseOptions(search js.Value) (options, error) {
 	if err := protocol.CheckAppID(o.app); err != nil {
 		return options{}, errorString("This sign-in code is misconfigured: the page gave no valid app id.")
 	}
-	seconds := func(name string) (int, error) {
-		s := get(name)
-		if s == "" {
-			return 0, nil
+	if s := get("ttl"); s != "" {
+		ttl, err := protocol.ParseTTL(s)
+		if err != nil {
+			return options{}, errorString("This sign-in code is misconfigured: ttl must be 15 to 300 seconds.")
 		}
+		o.ttl = int(ttl / time.Second)
+	}
+	if s := get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < int(protocol.MinTTL/time.Second) || n > int(protocol.MaxTTL/time.Second) {
-			return 0, errorString("This sign-in code is misconfigured: " + name + " must be 15 to 300 seconds.")
+		if err != nil || n < int(protocol.MinTTL/time.Second) || n > int(protocol.WidgetShowLimit/time.Second) {
+			return options{}, errorString("This sign-in code is misconfigured: limit must be 15 to 300 seconds.")
 		}
-		return n, nil
-	}
-	if o.ttl, err = seconds("ttl"); err != nil {
-		return options{}, err
-	}
-	limit, err := seconds("limit")
-	if err != nil {
-		return options{}, err
-	}
-	if limit > 0 {
-		o.limit = time.Duration(limit) * time.Second
+		o.limit = time.Duration(n) * time.Second
 	}
 	switch v := strings.ToLower(get("verify")); v {
 	case "", "0", "false":

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"time"
 
 	qrcode "github.com/skip2/go-qrcode"
@@ -98,8 +99,14 @@ func runReceive(ctx context.Context, args []string, stdio stdio) int {
 		return usageError(fs, "--relay is required")
 	case *app == "":
 		return usageError(fs, "--app is required")
-	case *ttl != 0 && (*ttl < int(protocol.MinTTL.Seconds()) || *ttl > int(protocol.MaxTTL.Seconds())):
-		return usageError(fs, fmt.Sprintf("--ttl must be from %d to %d", int(protocol.MinTTL.Seconds()), int(protocol.MaxTTL.Seconds())))
+	}
+	var codeTTL time.Duration // 0: the app's
+	if *ttl != 0 {
+		d, err := protocol.ParseTTL(strconv.Itoa(*ttl)) // the wire's rule, so the relay agrees
+		if err != nil {
+			return usageError(fs, "--"+err.Error())
+		}
+		codeTTL = d
 	}
 	if _, err := protocol.CheckRelayURL(*relay); err != nil {
 		return usageError(fs, fmt.Sprintf("--relay %q: %v", *relay, err))
@@ -109,7 +116,7 @@ func runReceive(ctx context.Context, args []string, stdio stdio) int {
 	}
 
 	out := &receiveOutput{json: *jsonOut, stdout: stdio.out, stderr: stdio.err, tty: isTerminal(stdio.err)}
-	r, err := receiver.New(ctx, receiver.Config{Relay: *relay, App: *app, TTL: time.Duration(*ttl) * time.Second})
+	r, err := receiver.New(ctx, receiver.Config{Relay: *relay, App: *app, TTL: codeTTL})
 	if err != nil {
 		return out.failure(ctx, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/scanin/scanin/mobile"
+	"github.com/scanin/scanin/protocol"
 )
 
 // Exit codes of `scanin send`, one per way it can end.
@@ -217,7 +218,7 @@ func showSession(w io.Writer, s *mobile.Session) {
 	fmt.Fprintf(w, "  Your IP:     %s\n", s.SenderIP())
 	fmt.Fprintf(w, "  Network:     %s\n", network)
 	fmt.Fprintf(w, "  Time left:   %d s\n", s.SecondsLeft())
-	if s.State() == "scanned" {
+	if s.State() == string(protocol.StateScanned) {
 		fmt.Fprintln(w, "  Note:        this code was read before, maybe by someone else")
 	}
 }
