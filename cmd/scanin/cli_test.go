@@ -38,14 +38,23 @@ func testMain(m *testing.M) int {
 	defer os.RemoveAll(dir)
 	scaninBinary = filepath.Join(dir, "scanin")
 	// Built as build.sh builds bin/scanin (-trimpath), stamped with VCS
-	// information even where GOFLAGS says -buildvcs=false.
-	build := exec.Command("go", "build", "-trimpath", "-buildvcs=auto", "-o", scaninBinary, ".")
-	if out, err := build.CombinedOutput(); err != nil {
+	// information even where GOFLAGS says -buildvcs=false; without it if
+	// git cannot read the work tree (say, one owned by another user).
+	out, err := exec.Command("go", "build", "-trimpath", "-buildvcs=auto", "-o", scaninBinary, ".").CombinedOutput()
+	if err != nil && bytes.Contains(out, []byte("error obtaining VCS status")) {
+		vcsUnreadable = string(out)
+		out, err = exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-o", scaninBinary, ".").CombinedOutput()
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "failed to build scanin: %v\n%s", err, out)
 		return 1
 	}
 	return leaktest.Main(m)
 }
+
+// vcsUnreadable is why TestMain built scaninBinary without VCS
+// information, if it had to.
+var vcsUnreadable string
 
 // result is how a finished command ended.
 type result struct {
