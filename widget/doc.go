@@ -34,11 +34,16 @@
 // # Wasm
 //
 // Everything the widget imports lands in the file each visitor downloads,
-// so it links no fmt, encoding/json, net/http, net/url or log, and no Go
-// WebSocket library: JSON is the protocol package's small reader and
-// writer, the WebSocket and fetch are the browser's own through
-// syscall/js, and the QR encoder is a trimmed copy that renders SVG
-// (widget/internal/qrcode). Further caveats:
+// so it links no encoding/json, net/http or net/url, and no Go WebSocket
+// library: JSON is the protocol package's small reader and writer, and the
+// WebSocket and fetch are the browser's own through syscall/js. The QR code
+// is github.com/skip2/go-qrcode's Bitmap, drawn as SVG by
+// widget/internal/qrsvg; the library's PNG and file output is never called,
+// but its imports (log, image/png, compress/zlib) still link: the widget
+// measured 796 KB brotli with them, within its 800 KB budget (see
+// docs/benchmarks.md, "Widget"). X25519 is the protocol package's
+// RFC 7748 ladder, not golang.org/x/crypto/curve25519, whose crypto/ecdh
+// would link the NIST curves too (113 KB brotli more). Further caveats:
 //
 //   - main blocks forever (select{}): the JavaScript callbacks that drive
 //     the widget die with the program.

@@ -8,7 +8,9 @@ import (
 	"syscall/js"
 	"time"
 
-	"github.com/scanin/scanin/widget/internal/qrcode"
+	qrcode "github.com/skip2/go-qrcode"
+
+	"github.com/scanin/scanin/widget/internal/qrsvg"
 )
 
 // view is the widget's page. The markup and styles are in widget.html;
@@ -69,7 +71,10 @@ func (v *view) prepareCode(link, appName string) {
 		v.qr.Set("textContent", "The link is too long for a QR code.")
 		return
 	}
-	v.qr.Set("innerHTML", q.SVG("QR code: scan it with your phone to sign in to "+appName))
+	// DisableBorder stays false: the bitmap has the 4-module quiet zone
+	// fitCode counts on. Bitmap is called once; it finishes the encoding.
+	svg := qrsvg.SVG(q.Bitmap(), "QR code: scan it with your phone to sign in to "+appName)
+	v.qr.Set("innerHTML", svg)
 	v.fitCode()
 	v.shownLink = link
 }

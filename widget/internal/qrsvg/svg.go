@@ -1,19 +1,22 @@
-package qrcode
+// Package qrsvg draws a QR code's modules as an inline SVG element, for the
+// widget. The code itself comes from github.com/skip2/go-qrcode (Bitmap);
+// this package only writes the markup, so it builds and is tested natively.
+package qrsvg
 
 import (
 	"strconv"
 	"strings"
 )
 
-// SVG renders the code, quiet zone included, as an inline <svg> element:
-// one light square and one path with a subpath per run of dark modules in a
-// row. It has a viewBox and no width or height, so the page sizes it and it
-// stays crisp at any device pixel ratio; shape-rendering="crispEdges" keeps
-// neighbouring runs from showing hairline seams. The fill colours are
-// attributes, so CSS can override them (classes qr-bg and qr-fg). label
-// becomes the element's accessible name.
-func (q *QRCode) SVG(label string) string {
-	bits := q.Bitmap()
+// SVG renders bits (bits[y][x] true for a dark module, quiet zone included,
+// as go-qrcode's Bitmap returns it) as an inline <svg> element: one light
+// square and one path with a subpath per run of dark modules in a row. It
+// has a viewBox of one unit per module and no width or height, so the page
+// sizes it and it stays crisp at any device pixel ratio;
+// shape-rendering="crispEdges" keeps neighbouring runs from showing hairline
+// seams. The fill colours are attributes, so CSS can override them (classes
+// qr-bg and qr-fg). label becomes the element's accessible name.
+func SVG(bits [][]bool, label string) string {
 	size := strconv.Itoa(len(bits))
 	var b strings.Builder
 	b.Grow(64 * len(bits) * 4)
@@ -36,8 +39,9 @@ func (q *QRCode) SVG(label string) string {
 			for x < len(row) && row[x] {
 				x++
 			}
+			run := strconv.Itoa(x - start)
 			b.WriteString("M" + strconv.Itoa(start) + " " + strconv.Itoa(y))
-			b.WriteString("h" + strconv.Itoa(x-start) + "v1h-" + strconv.Itoa(x-start) + "z")
+			b.WriteString("h" + run + "v1h-" + run + "z")
 		}
 	}
 	b.WriteString(`"/></svg>`)
