@@ -19,13 +19,18 @@ func (e *TTLError) Error() string {
 		strconv.Itoa(int(MinTTL/time.Second)) + " to " + strconv.Itoa(int(MaxTTL/time.Second))
 }
 
-// ParseTTL reads a ttl written as the wire writes it, decimal seconds
-// ("60"), and checks it against the protocol's bounds. The listen request's
-// ttl parameter, the app config's ttl, the widget's URL and the CLI's flag
-// all go through it, so a ttl one of them accepts, the others accept too.
-// A sign, a fraction, an exponent or an empty string is refused.
+// maxTTLDigits is the longest ttl the wire allows (docs/protocol.md 6.3):
+// room for leading zeros, none for a number that could overflow.
+const maxTTLDigits = 4
+
+// ParseTTL reads a ttl written as the wire writes it, 1 to 4 decimal digits
+// of seconds ("60"), and checks it against the protocol's bounds. The
+// listen request's ttl parameter, the app config's ttl, the widget's URL
+// and the CLI's flag all go through it, so a ttl one of them accepts, the
+// others accept too. A sign, a fraction, an exponent, white space or a
+// fifth digit is refused.
 func ParseTTL(s string) (time.Duration, error) {
-	if s == "" {
+	if s == "" || len(s) > maxTTLDigits {
 		return 0, &TTLError{Input: s}
 	}
 	n := 0
@@ -34,11 +39,7 @@ func ParseTTL(s string) (time.Duration, error) {
 		if c < '0' || c > '9' {
 			return 0, &TTLError{Input: s}
 		}
-		// Stop counting once past the bound: a long string of digits must
-		// not overflow into range.
-		if n <= int(MaxTTL/time.Second) {
-			n = n*10 + int(c-'0')
-		}
+		n = n*10 + int(c-'0')
 	}
 	d := time.Duration(n) * time.Second
 	if d < MinTTL || d > MaxTTL {

@@ -30,7 +30,9 @@ func TestParseTTL(t *testing.T) {
 		{"60.0", 0},
 		{"6e1", 0},
 		{"abc", 0},
-		{"٦٠", 0}, // Arabic-Indic digits are not ASCII digits
+		{"٦٠", 0},    // Arabic-Indic digits are not ASCII digits
+		{"00060", 0}, // a fifth digit, though the value is in range
+		{"1000", 0},
 		{"99999999999999999999", 0},
 		{"18446744073709551676", 0}, // 2^64 + 60: must not wrap into range
 		{"36028797018963983", 0},    // 2^64/512 + 15: wraps to 15 s in nanoseconds
