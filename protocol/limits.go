@@ -21,8 +21,9 @@ const (
 	MinTTL = 15 * time.Second
 	MaxTTL = 300 * time.Second
 
-	// WidgetShowLimit is how long the widget keeps rotating codes before it
-	// stops and asks the person for a click.
+	// WidgetShowLimit is how long a receiver keeps rotating codes before it
+	// stops (the widget then asks the person for a click); the widget's
+	// embedder may shorten it. receiver/policy.StopRotating applies it.
 	WidgetShowLimit = 300 * time.Second
 	// AckWait is how long a POST waits for the receiver's ack.
 	AckWait = 10 * time.Second

@@ -94,6 +94,15 @@ func New(ctx context.Context, cfg Config) (*Receiver, error) {
 // App returns the app's configuration as the relay publishes it.
 func (r *Receiver) App() protocol.AppConfig { return r.app }
 
+// TTL returns each code's lifetime: Config.TTL, or the app's when that is
+// 0. Pass it to policy.StopRotating.
+func (r *Receiver) TTL() time.Duration {
+	if r.cfg.TTL != 0 {
+		return r.cfg.TTL
+	}
+	return time.Duration(r.app.TTL) * time.Second
+}
+
 func (r *Receiver) fetchApp(ctx context.Context) (protocol.AppConfig, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.relay+protocol.AppPath(r.cfg.App), nil)
 	if err != nil {
@@ -123,7 +132,9 @@ func (r *Receiver) fetchApp(ctx context.Context) (protocol.AppConfig, error) {
 }
 
 // statusError is the relay's error for a non-success answer, or one made
-// from the status when the body is not the protocol's.
+// from the status when the body is not the protocol's. A proxy's 502 or
+// 504, while the relay behind it restarts, counts as unavailable, as the
+// mobile SDK counts it, so that policy retries.
 func statusError(resp *http.Response, body []byte) *protocol.Error {
 	perr := protocol.ParseError(body)
 	if perr.Code == "" {
@@ -133,6 +144,9 @@ func statusError(resp *http.Response, body []byte) *protocol.Error {
 				perr.Code = c
 				break
 			}
+		}
+		if resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusGatewayTimeout {
+			perr.Code = protocol.CodeUnavailable
 		}
 	}
 	return perr

@@ -14,6 +14,7 @@ import (
 
 	"github.com/scanin/scanin/internal/leaktest"
 	"github.com/scanin/scanin/protocol"
+	"github.com/scanin/scanin/receiver/policy"
 	"github.com/scanin/scanin/server"
 	"github.com/scanin/scanin/server/relaytest"
 )
@@ -274,5 +275,65 @@ func TestCancel(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Next did not return when its context was cancelled")
+	}
+}
+
+// TestRotateWhenEndedAway: a session the relay ended while the receiver
+// was away (denied, here, which the relay answers a resume with
+// already_used) is over for this code, not an error: Next says expired,
+// with the relay's error, and the caller shows a fresh code, as the
+// widget does (policy.Rotate).
+func TestRotateWhenEndedAway(t *testing.T) {
+	t.Parallel()
+	relay := relaytest.NewServer(t, server.Config{})
+	s := listen(t, newReceiver(t, relay.URL(), 0))
+	s.conn.CloseNow() // the network drops
+	// Whether or not the relay noticed the drop yet, the denied frame does
+	// not reach this receiver, and a resume finds the session ended.
+	resp, err := http.Post(relay.URL()+protocol.DenyPath(s.SessionID()), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	ev := next(t, s)
+	var perr *protocol.Error
+	if ev.Type != EventExpired || !errors.As(ev.Err, &perr) || perr.Code != protocol.CodeAlreadyUsed {
+		t.Fatalf("event %+v, want expired with already_used", ev)
+	}
+}
+
+// TestRotateWhenResumeRefused: a resume the relay refuses as taken
+// (conflict) rotates too.
+func TestRotateWhenResumeRefused(t *testing.T) {
+	t.Parallel()
+	relay := relaytest.NewServer(t, server.Config{})
+	s := listen(t, newReceiver(t, relay.URL(), 0))
+	s.resume = "not-the-session's"
+	s.conn.CloseNow()
+	ev := next(t, s)
+	var perr *protocol.Error
+	if ev.Type != EventExpired || !errors.As(ev.Err, &perr) || perr.Code != protocol.CodeConflict {
+		t.Fatalf("event %+v, want expired with conflict", ev)
+	}
+}
+
+// TestRelayAwayUntilExpiry: a relay that stays unavailable (shutting down)
+// until the code's time is up: the receiver retries with backoff, then
+// reports the code expired rather than failing, so the caller rotates.
+func TestRelayAwayUntilExpiry(t *testing.T) {
+	t.Parallel()
+	relay := relaytest.NewServer(t, server.Config{})
+	s := listen(t, newReceiver(t, relay.URL(), protocol.MinTTL))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := relay.Relay().Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ev := next(t, s)
+	if ev.Type != EventExpired || !errors.Is(ev.Err, errMissedDeadline) {
+		t.Fatalf("event %+v, want expired after missing the deadline", ev)
+	}
+	if time.Now().Add(policy.BackoffMax).Before(s.ExpiresAt()) {
+		t.Errorf("gave up %v before the deadline", time.Until(s.ExpiresAt()))
 	}
 }

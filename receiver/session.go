@@ -11,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/scanin/scanin/protocol"
+	"github.com/scanin/scanin/receiver/policy"
 )
 
 // EventType names what happened to a session.
@@ -28,7 +29,11 @@ const (
 	EventResult EventType = "result"
 	// EventDenied: the person denied on their phone.
 	EventDenied EventType = "denied"
-	// EventExpired: the session's time ran out.
+	// EventExpired: the code can no longer be used: its time ran out, or
+	// the relay ended it while this receiver was away (used, denied,
+	// forgotten by a restarted relay, taken by another listener), which a
+	// fresh code also cures (policy.Rotate). Event.Err says which, when the
+	// relay did not simply send its expired frame.
 	EventExpired EventType = "expired"
 )
 
@@ -41,7 +46,9 @@ type Event struct {
 	CheckCode string
 	// Reason is what was sent to the relay, for EventRejected; Err says why.
 	Reason protocol.RejectReason
-	Err    error
+	// Err is why a message was rejected (EventRejected), or why the code
+	// ended without the relay's expired frame (EventExpired).
+	Err error
 }
 
 // Session is one code: its session id, its key, and the connection that
@@ -52,7 +59,7 @@ type Session struct {
 	key       *protocol.PrivateKey
 	link      protocol.Link
 	conn      *websocket.Conn
-	expiresAt time.Time
+	expiresAt time.Time // on this machine's clock (policy.Deadline)
 	resume    string
 	ended     bool
 }
@@ -63,7 +70,9 @@ func (s *Session) Link() string { return s.link.String() }
 // SessionID returns the session id.
 func (s *Session) SessionID() string { return s.sid }
 
-// ExpiresAt returns when the relay expires the session.
+// ExpiresAt returns when the code expires, on this machine's clock: the
+// relay's expires_at, unless the two clocks disagree by more than the ttl
+// (policy.Deadline).
 func (s *Session) ExpiresAt() time.Time { return s.expiresAt }
 
 // Close destroys the key and closes the connection. The relay keeps the
@@ -81,7 +90,8 @@ func (s *Session) Close() {
 // message that opens and validates is acknowledged and returned as
 // EventResult; any other is rejected (the reason the protocol names) and
 // returned as EventRejected, and the session goes on waiting. A dropped
-// connection is resumed until the session expires.
+// connection is resumed until the session expires; what a close or a
+// refusal means is package policy's to say, as for the browser widget.
 func (s *Session) Next(ctx context.Context) (Event, error) {
 	if s.ended {
 		return Event{}, ErrEnded
@@ -101,7 +111,6 @@ func (s *Session) Next(ctx context.Context) (Event, error) {
 		}
 		switch f.Type {
 		case protocol.FrameReady: // after a resume: nothing new
-			s.expiresAt = time.UnixMilli(f.ExpiresAt)
 		case protocol.FrameScanned:
 			return Event{Type: EventScanned}, nil
 		case protocol.FrameDenied:
@@ -149,57 +158,62 @@ func (s *Session) open(ctx context.Context, sealed []byte) (ev Event, answered b
 	return ev, true, nil
 }
 
-// readFailed handles a failed read or write: the relay's close code ends
-// the session, a dropped connection is resumed. end reports whether Next
-// must return ev and err.
+// readFailed handles a failed read or write as policy says: a dropped
+// connection is resumed, a session the relay ended for this receiver is
+// EventExpired (rotate), and a refusal for good is an error. end reports
+// whether Next must return ev and err.
 func (s *Session) readFailed(ctx context.Context, err error) (ev Event, end bool, _ error) {
-	if ctx.Err() != nil {
-		s.end()
+	act := action(err)
+	if act == policy.Retry && ctx.Err() == nil {
+		if err = s.reconnect(ctx); err == nil {
+			return Event{}, false, nil
+		}
+		act = action(err)
+	}
+	s.end()
+	switch {
+	case ctx.Err() != nil:
 		return Event{}, true, ctx.Err()
+	case act == policy.Rotate:
+		return Event{Type: EventExpired, Err: err}, true, nil
 	}
+	return Event{}, true, fmt.Errorf("the relay ended the session: %w", err)
+}
+
+// errMissedDeadline reports a code whose time ran out while the relay
+// could not be reached: the session is expired whatever the relay says
+// when it is back, so the code rotates.
+var errMissedDeadline = errors.New("the code expired before the relay could be reached again")
+
+// action is what policy says about a failed read, write or listen: by the
+// relay's error code when it gave one, by the WebSocket close code when it
+// closed, and Retry for a connection that simply failed.
+func action(err error) policy.Action {
+	var perr *protocol.Error
 	var ce websocket.CloseError
-	if errors.As(err, &ce) {
-		if perr, ok := protocol.ErrorFromClose(int(ce.Code), ce.Reason); ok {
-			s.end()
-			if perr.Code == protocol.CodeExpired {
-				return Event{Type: EventExpired}, true, nil
-			}
-			return Event{}, true, fmt.Errorf("the relay ended the session: %w", perr)
-		}
-		if ce.Code != websocket.StatusGoingAway && ce.Code != websocket.StatusAbnormalClosure {
-			s.end()
-			return Event{}, true, fmt.Errorf("the relay closed the connection: %w", err)
-		}
+	switch {
+	case errors.Is(err, errMissedDeadline):
+		return policy.Rotate
+	case errors.As(err, &perr):
+		return policy.AfterError(perr.Code)
+	case errors.As(err, &ce):
+		return policy.AfterClose(int(ce.Code), ce.Reason)
 	}
-	// Dropped, or the relay is going away: resume, here or on another
-	// instance behind the same URL.
-	if rerr := s.reconnect(ctx); rerr != nil {
-		s.end()
-		var perr *protocol.Error
-		if errors.As(rerr, &perr) && perr.Code == protocol.CodeExpired {
-			return Event{Type: EventExpired}, true, nil
-		}
-		return Event{}, true, rerr
-	}
-	return Event{}, false, nil
+	return policy.Retry
 }
 
 // reconnect resumes the session after a dropped connection, retrying with
-// backoff until the session would have expired.
+// policy.Backoff while policy says Retry and the code has time left.
 func (s *Session) reconnect(ctx context.Context) error {
 	s.conn.CloseNow()
-	wait := 100 * time.Millisecond
-	for {
+	for n := 1; ; n++ {
 		err := s.connect(ctx, s.resume)
-		if err == nil {
-			return nil
+		if err == nil || ctx.Err() != nil || action(err) != policy.Retry {
+			return err
 		}
-		var perr *protocol.Error
-		if errors.As(err, &perr) && perr.Code != protocol.CodeUnavailable {
-			return err // the relay answered: retrying will not change it
-		}
-		if time.Now().Add(wait).After(s.expiresAt) {
-			return fmt.Errorf("failed to resume before the session expired: %w", err)
+		wait := policy.Backoff(n)
+		if !time.Now().Add(wait).Before(s.expiresAt) {
+			return fmt.Errorf("%w: %w", errMissedDeadline, err)
 		}
 		t := time.NewTimer(wait)
 		select {
@@ -208,7 +222,6 @@ func (s *Session) reconnect(ctx context.Context) error {
 			return ctx.Err()
 		case <-t.C:
 		}
-		wait = min(2*wait, 5*time.Second)
 	}
 }
 
@@ -249,7 +262,12 @@ func (s *Session) connect(ctx context.Context, resume string) error {
 		conn.CloseNow()
 		return fmt.Errorf("failed to listen: the relay's first frame is not ready: %q", data)
 	}
-	s.conn, s.expiresAt, s.resume = conn, time.UnixMilli(f.ExpiresAt), f.Resume
+	s.conn, s.resume = conn, f.Resume
+	if s.expiresAt.IsZero() {
+		// The first ready sets the deadline; a resume's repeats it, and a
+		// clock that fell back to the ttl must not move it.
+		s.expiresAt = policy.Deadline(time.UnixMilli(f.ExpiresAt), r.TTL(), time.Now())
+	}
 	return nil
 }
 

@@ -3,12 +3,12 @@
 package main
 
 import (
-	"strconv"
 	"strings"
 	"syscall/js"
 	"time"
 
 	"github.com/scanin/scanin/protocol"
+	"github.com/scanin/scanin/receiver/policy"
 )
 
 func main() {
@@ -64,11 +64,9 @@ func parseOptions(search js.Value) (options, error) {
 		o.ttl = int(ttl / time.Second)
 	}
 	if s := get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < int(protocol.MinTTL/time.Second) || n > int(protocol.WidgetShowLimit/time.Second) {
+		if o.limit, err = policy.ParseShowLimit(s); err != nil {
 			return options{}, errorString("This sign-in code is misconfigured: limit must be 15 to 300 seconds.")
 		}
-		o.limit = time.Duration(n) * time.Second
 	}
 	switch v := strings.ToLower(get("verify")); v {
 	case "", "0", "false":

@@ -3,12 +3,12 @@
 package main
 
 import (
-	"math/rand/v2"
 	"strings"
 	"syscall/js"
 	"time"
 
 	"github.com/scanin/scanin/protocol"
+	"github.com/scanin/scanin/receiver/policy"
 )
 
 // event is anything the widget's loop reacts to. Callbacks and timers only
@@ -66,13 +66,6 @@ const (
 // helloWait is how long the widget waits for embed.js to introduce the
 // page before it says that it cannot verify where it is.
 const helloWait = 10 * time.Second
-
-// Reconnection backoff: the first retry is quick, later ones back off to
-// spare a relay that is restarting or overloaded.
-const (
-	backoffFirst = 250 * time.Millisecond
-	backoffMax   = 5 * time.Second
-)
 
 // code is one QR code: a session at the relay and the key that opens what
 // is sealed to it.
@@ -242,7 +235,7 @@ func (w *widget) configLoaded(ev configLoaded) {
 	case ev.err != nil || ev.status == 0 || ev.status >= 500 || ev.status == 429:
 		w.configTry++
 		w.fail("Can't reach the sign-in service. Retrying…", "unavailable")
-		time.AfterFunc(backoff(w.configTry), func() { w.in.put(configRetry{}) })
+		time.AfterFunc(policy.Backoff(w.configTry), func() { w.in.put(configRetry{}) })
 		return
 	case ev.status == 404:
 		w.refuse("This sign-in code is misconfigured: the app \"" + w.opts.app + "\" does not exist.")
@@ -459,7 +452,7 @@ func (w *widget) frame(data string) {
 		first := c.resume == ""
 		c.resume = f.Resume
 		if first {
-			c.expires = localDeadline(f.ExpiresAt, w.ttl())
+			c.expires = policy.Deadline(time.UnixMilli(f.ExpiresAt), w.ttl(), time.Now())
 			c.timer = time.AfterFunc(time.Until(c.expires)+500*time.Millisecond, func() {
 				w.in.put(codeTimeout{c.sid})
 			})
@@ -533,11 +526,9 @@ func (w *widget) finish(p phase) {
 }
 
 // expired rotates to a fresh code, or stops once codes have been showing
-// for the show limit. Expiries come a little after whole ttls, so it stops
-// at the first one past the limit less half a ttl: with ttl 60 and limit
-// 300, five codes show, for 300 s in all.
+// for the show limit (policy.StopRotating).
 func (w *widget) expired() {
-	final := time.Since(w.showSince) >= w.opts.limit-w.ttl()/2
+	final := policy.StopRotating(time.Since(w.showSince), w.ttl(), w.opts.limit)
 	w.post("scanin:expired", map[string]any{"final": final})
 	if final {
 		w.finish(phaseStopped)
@@ -555,23 +546,27 @@ func (w *widget) socketClosed(ev socketClosed) {
 	if w.cur == nil {
 		return
 	}
-	if e, ok := protocol.ErrorFromClose(ev.code, ev.reason); ok {
-		switch e.Code {
-		case protocol.CodeExpired, protocol.CodeAlreadyUsed, protocol.CodeNotFound, protocol.CodeConflict:
-			w.expired()
-			return
-		case protocol.CodeOriginDenied:
-			w.dropCode()
-			w.refuse("The sign-in service does not accept this page.")
-			w.post("scanin:error", map[string]any{"code": string(e.Code), "message": w.message})
-			return
-		case protocol.CodeBadRequest:
-			w.dropCode()
-			w.refuse("The sign-in service refused this code's settings.")
-			w.post("scanin:error", map[string]any{"code": string(e.Code), "message": w.message})
-			return
+	switch policy.AfterClose(ev.code, ev.reason) {
+	case policy.Rotate:
+		w.expired()
+		return
+	case policy.GiveUp:
+		code, msg := "error", "The sign-in service refused this sign-in code."
+		if e, ok := protocol.ErrorFromClose(ev.code, ev.reason); ok {
+			code = string(e.Code)
+			switch e.Code {
+			case protocol.CodeOriginDenied:
+				msg = "The sign-in service does not accept this page."
+			case protocol.CodeBadRequest:
+				msg = "The sign-in service refused this code's settings."
+			}
 		}
+		w.dropCode()
+		w.refuse(msg)
+		w.post("scanin:error", map[string]any{"code": code, "message": w.message})
+		return
 	}
+	// policy.Retry: a dropped connection, a relay going away or busy.
 	if w.cur.resumedHealthy && !w.opened {
 		// The relay is up and still refuses to resume: it has forgotten
 		// the session. No point waiting to try again.
@@ -594,7 +589,7 @@ func (w *widget) scheduleRetry() {
 		w.fail("Can't reach the sign-in service. Retrying…", string(protocol.CodeUnavailable))
 	}
 	conn := w.conn
-	time.AfterFunc(backoff(w.retries), func() { w.in.put(retryNow{conn}) })
+	time.AfterFunc(policy.Backoff(w.retries), func() { w.in.put(retryNow{conn}) })
 }
 
 // retry reconnects. If the last socket never opened, the relay is either
@@ -731,29 +726,4 @@ func (w *widget) ttl() time.Duration {
 		return time.Duration(w.opts.ttl) * time.Second
 	}
 	return time.Duration(w.app.TTL) * time.Second
-}
-
-// localDeadline turns the relay's expires_at (its clock) into this
-// browser's clock. A browser clock that disagrees with the relay by more
-// than the ttl would expire codes too early or too late; then the ttl the
-// widget asked for, counted from now, is the better guess.
-func localDeadline(expiresAtMS int64, ttl time.Duration) time.Time {
-	now := time.Now()
-	t := time.UnixMilli(expiresAtMS)
-	if left := t.Sub(now); left <= 0 || left > ttl+5*time.Second {
-		return now.Add(ttl)
-	}
-	return t
-}
-
-// backoff is the wait before retry n (1, 2, ...): doubling from
-// backoffFirst up to backoffMax, with jitter so that many widgets do not
-// reconnect to a restarted relay in step.
-func backoff(n int) time.Duration {
-	d := backoffFirst
-	for i := 1; i < n && d < backoffMax; i++ {
-		d *= 2
-	}
-	d = min(d, backoffMax)
-	return d/2 + rand.N(d/2+1)
 }

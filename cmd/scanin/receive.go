@@ -15,6 +15,7 @@ import (
 
 	"github.com/scanin/scanin/protocol"
 	"github.com/scanin/scanin/receiver"
+	"github.com/scanin/scanin/receiver/policy"
 )
 
 // Exit codes of `scanin receive`.
@@ -35,8 +36,8 @@ func receiveUsageHead() string {
 Act as the browser: show a QR code in the terminal (with its link under it
 and a countdown), wait for a phone to scan it and approve, and print the
 payload. A fresh session id and key pair are made for every code; when a
-code expires the next one is shown, until %d s have passed since the first
-(as the widget does), or after the first with --once.
+code expires the next one is shown, until codes have shown for about %d s
+(the expiry nearest that, as the widget does), or after the first with --once.
 
 Without --json, the QR code, link, countdown and progress go to stderr and
 only the payload goes to stdout, so TOKEN=$(scanin receive ...) works.
@@ -131,8 +132,8 @@ func runReceive(ctx context.Context, args []string, stdio stdio) int {
 		if done {
 			return code
 		}
-		// The code expired unused.
-		if *once || time.Since(start) >= protocol.WidgetShowLimit {
+		// The code expired unused (or the relay ended it: policy.Rotate).
+		if *once || policy.StopRotating(time.Since(start), r.TTL(), protocol.WidgetShowLimit) {
 			out.emit(receiveEvent{Event: "expired"}, "No phone approved in time: giving up.")
 			return receiveExpired
 		}
@@ -185,7 +186,11 @@ func waitOnCode(ctx context.Context, s *receiver.Session, out *receiveOutput, ap
 				out.emit(receiveEvent{Event: "denied"}, "Denied on the phone.")
 				return receiveDenied, true
 			case receiver.EventExpired:
-				out.human("Code expired.")
+				if n.ev.Err != nil { // the relay ended it while we were away
+					out.human("Code no longer usable (" + n.ev.Err.Error() + ").")
+				} else {
+					out.human("Code expired.")
+				}
 				return 0, false
 			case receiver.EventResult:
 				out.result(n.ev)
