@@ -55,7 +55,7 @@ const (
 	CodeUnexpected = "unexpected"
 )
 
-// Codes for a scanned link that breaks a rule of PROTOCOL.md, one per rule:
+// Codes for a scanned link that breaks a rule of docs/protocol.md, one per rule:
 // protocol.LinkRule's names, which all start with "link_".
 const (
 	// CodeLinkMalformed: not a scanin link at all (no fragment, bad escapes).

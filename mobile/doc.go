@@ -6,7 +6,7 @@
 //
 //  1. NewClient with the app ids the app is built for. A scanned link for
 //     any other app is refused (CodeLinkWrongApp), as is a link that breaks
-//     any rule of PROTOCOL.md (the Code* constants starting with CodeLink).
+//     any rule of docs/protocol.md (the Code* constants starting with CodeLink).
 //  2. Client.Inspect reads the session from the relay and returns a
 //     Session: the app, the requesting page's origin, a readable browser,
 //     both IP addresses, whether they look like the same network, and the

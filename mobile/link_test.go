@@ -42,7 +42,7 @@ func TestNewClient(t *testing.T) {
 	}
 }
 
-// TestParseLinkRules checks that every rejection rule of PROTOCOL.md comes
+// TestParseLinkRules checks that every rejection rule of docs/protocol.md comes
 // out with its own code, from ParseLink and from Inspect alike, before any
 // request is made (the relay in these links does not exist).
 func TestParseLinkRules(t *testing.T) {

@@ -14,7 +14,7 @@ import (
 	"github.com/scanin/scanin/protocol"
 )
 
-// answer is one canned relay answer: PROTOCOL.md's exact bodies. These
+// answer is one canned relay answer: docs/protocol.md's exact bodies. These
 // tests check only the mapping from answers to outcomes; relay_test.go
 // provokes each answer from the real relay.
 type answer struct {

@@ -2,7 +2,7 @@
 // ids, the link a QR code holds, RFC 9180 HPKE, the plaintext message, the
 // check code, relay frames, error codes and limits. The relay, the widget, the
 // terminal receiver and the phone SDK all build on it, so each rule of
-// PROTOCOL.md is written down exactly once, here.
+// docs/protocol.md is written down exactly once, here.
 //
 // # Size
 //

@@ -6,7 +6,7 @@ import "strconv"
 // "error" field and in a WebSocket close reason.
 type Code string
 
-// The relay's error codes (PROTOCOL.md, "Relay API").
+// The relay's error codes (docs/protocol.md, "Relay API").
 const (
 	CodeBadRequest   Code = "bad_request"
 	CodeOriginDenied Code = "origin_denied"

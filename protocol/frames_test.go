@@ -110,7 +110,7 @@ func TestCodes(t *testing.T) {
 		"expired": 410, "too_large": 413, "rejected": 422, "rate_limited": 429, "unavailable": 503,
 	}
 	if len(Codes) != len(want) {
-		t.Errorf("Codes lists %d codes, PROTOCOL.md %d", len(Codes), len(want))
+		t.Errorf("Codes lists %d codes, docs/protocol.md %d", len(Codes), len(want))
 	}
 	for _, c := range Codes {
 		if c.HTTPStatus() != want[c] || c.CloseCode() != 4000+want[c] || !c.Known() {

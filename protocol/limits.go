@@ -5,7 +5,7 @@ import "time"
 // Version is the protocol version written in links and plaintexts.
 const Version = 1
 
-// Defaults from PROTOCOL.md's "Limits" table. The relay makes each of them
+// Defaults from docs/protocol.md's "Limits" table. The relay makes each of them
 // configurable; these are what it uses when told nothing.
 const (
 	// MaxSealedSize caps a sealed message (enc plus AEAD ciphertext).

@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Errors a link parser returns, one per rejection rule of PROTOCOL.md, so a
+// Errors a link parser returns, one per rejection rule of docs/protocol.md, so a
 // UI can tell the person what is wrong. A *LinkError wraps one of them.
 var (
 	ErrLinkMalformed     = errors.New("not a scanin link")
@@ -20,7 +20,7 @@ var (
 	ErrLinkWrongApp      = errors.New("link is for another app")
 )
 
-// LinkRule names a rule of PROTOCOL.md that a scanned link breaks, for code
+// LinkRule names a rule of docs/protocol.md that a scanned link breaks, for code
 // that hands a rejection on as a string rather than a Go error: the phone
 // SDK's ScanError codes are these names. Each rule has one ErrLink sentinel.
 type LinkRule string
@@ -116,7 +116,7 @@ type Link struct {
 	Relay     string // the relay's base URL, without a trailing slash
 }
 
-// String writes the link with its parameters in the order PROTOCOL.md gives.
+// String writes the link with its parameters in the order docs/protocol.md gives.
 func (l Link) String() string {
 	var b strings.Builder
 	b.WriteString(l.Base)
@@ -131,7 +131,7 @@ func (l Link) String() string {
 	return b.String()
 }
 
-// ParseLink reads a scanned link and applies every rule of PROTOCOL.md.
+// ParseLink reads a scanned link and applies every rule of docs/protocol.md.
 // allowedApps lists the app ids the sending app is built for; a link for any
 // other app is refused with ErrLinkWrongApp. An empty list accepts any app,
 // for tools such as the CLI sender.

@@ -150,7 +150,7 @@ func ParseMessage(b []byte, now time.Time) (Message, error) {
 }
 
 // RejectReasonFor maps why a receiver refused a sealed message to the reason
-// it sends the relay. PROTOCOL.md names three reasons; a plaintext that is
+// it sends the relay. docs/protocol.md names three reasons; a plaintext that is
 // not a scanin message at all counts as "decrypt" (it did not open into
 // anything usable), an unknown version as "kind".
 func RejectReasonFor(err error) RejectReason {

@@ -181,7 +181,7 @@ func TestMessageMarshal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The exact wire form, with PROTOCOL.md's field names in its order.
+	// The exact wire form, with docs/protocol.md's field names in its order.
 	if want := `{"v":1,"kind":"token","data":"abc","iat":1763750000,"device":{"name":"Pixel 9","type":"android"}}`; string(b) != want {
 		t.Errorf("Marshal = %s, want %s", b, want)
 	}

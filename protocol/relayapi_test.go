@@ -120,7 +120,7 @@ func TestParseAppConfig(t *testing.T) {
 }
 
 func TestRelayAPIBodiesJSONNames(t *testing.T) {
-	// The JSON names the relay writes with encoding/json are PROTOCOL.md's.
+	// The JSON names the relay writes with encoding/json are docs/protocol.md's.
 	info := SessionInfo{App: "demo", AppName: "Demo Shop", State: StateWaiting, ExpiresAt: 1,
 		Requester: Requester{IP: "203.0.113.5", UserAgent: "UA", Origin: "https://shop.example"},
 		Sender:    Peer{IP: "198.51.100.7"}}

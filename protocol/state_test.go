@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// TestStates pins each state's wire name (PROTOCOL.md's, which relays,
+// TestStates pins each state's wire name (docs/protocol.md's, which relays,
 // phones and dashboards read) and whether it is final.
 func TestStates(t *testing.T) {
 	want := []struct {

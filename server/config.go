@@ -16,7 +16,7 @@ import (
 )
 
 // Config is the relay's configuration. The zero value is a working relay:
-// the built-in demo app, PROTOCOL.md's limits, rate limits on, no trusted
+// the built-in demo app, docs/protocol.md's limits, rate limits on, no trusted
 // proxies, and a public URL taken from each request's Host.
 type Config struct {
 	// PublicURL is the relay's base URL as browsers and phones reach it,
@@ -32,14 +32,14 @@ type Config struct {
 	// believes. A request from anywhere else is identified by its socket's
 	// address alone.
 	TrustedProxies []netip.Prefix
-	// Limits override PROTOCOL.md's defaults; zero fields keep them.
+	// Limits override docs/protocol.md's defaults; zero fields keep them.
 	Limits Limits
 	// NoRateLimit turns the per-client-IP rate limits off, for benchmarks
 	// and tests that make many sessions from one address.
 	NoRateLimit bool
 }
 
-// Limits are the relay's limits. A zero field means PROTOCOL.md's default
+// Limits are the relay's limits. A zero field means docs/protocol.md's default
 // (protocol/limits.go).
 type Limits struct {
 	// MaxSealedSize caps a POST body, in bytes.

@@ -1,6 +1,6 @@
 // Package server is scanin's relay: it forwards one sealed message from a
 // sender (the phone) to a receiver (the widget or the terminal receiver) and
-// serves the browser files. It implements PROTOCOL.md's Relay API and
+// serves the browser files. It implements docs/protocol.md's Relay API and
 // Limits; the session rules themselves live in package session, so other
 // transports can share them.
 //

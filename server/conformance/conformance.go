@@ -1,4 +1,4 @@
-// Package conformance checks a running relay against PROTOCOL.md's Relay
+// Package conformance checks a running relay against docs/protocol.md's Relay
 // API, from the outside: it speaks HTTP and WebSocket to a base URL and
 // knows nothing of the relay's code. The in-memory relay, an edge relay and
 // a multi-node relay must all pass it.

@@ -1,6 +1,6 @@
 // Package session holds the relay's session rules and nothing else: no
 // sockets, no clocks, no maps, no locks. A Session is plain data; each method
-// is one event of PROTOCOL.md's Relay API, takes the time it happens, changes
+// is one event of docs/protocol.md's Relay API, takes the time it happens, changes
 // the session and returns an Outcome saying what the transport must do.
 //
 // Keeping the rules here, apart from any transport, lets the in-memory relay
