@@ -4,10 +4,12 @@
 // widget with embed.js, and the demo (shop and phone page). It also
 // benchmarks the widget. It has no code of its own outside its tests.
 //
-// TestMain builds the widget as build.sh does (wasm, brotli, gzip into
-// widget/web/dist) and the demo phone's wasm (demo/phone/dist), builds
-// cmd/scanin so the binary embeds both, and runs
-// `scanin relay --addr 127.0.0.1:0` as a user would. Each test serves a
+// The tests use what `./build.sh build` made (./build.sh test builds
+// first): bin/scanin, which embeds the widget (widget/web/dist) and the demo
+// phone's wasm (demo/phone/dist); they build nothing, stop with "run
+// ./build.sh build first" when those are missing, and write nothing into
+// the repository but, with SCANIN_SCREENSHOTS=1, docs/img/. TestMain runs
+// `bin/scanin relay --addr 127.0.0.1:0` as a user would. Each test serves a
 // parent page on http://localhost:PORT that loads {relay}/embed.js from
 // http://127.0.0.1:RELAYPORT, drives /usr/lib/chromium/chromium headless
 // through the DevTools protocol (github.com/chromedp/chromedp), reads the QR
@@ -20,6 +22,7 @@
 // test can read its DOM, click its buttons and instrument its postMessage
 // calls. Browser security (origins, postMessage, CSP) is the same in both.
 //
+//	./build.sh build                                        # first, and after each change
 //	go test ./e2e                                           # the tests, about a minute
 //	SCANIN_SCREENSHOTS=1 go test ./e2e -run TestDemo        # also refresh docs/img/
 //	go test ./e2e -run '^$' -bench . -benchtime 1x -count 1 # the benchmark (docs/benchmarks.md)

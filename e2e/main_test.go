@@ -5,11 +5,9 @@ package e2e
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,14 +20,14 @@ import (
 	"github.com/scanin/scanin/internal/leaktest"
 )
 
-// env is what TestMain sets up once for every test: the freshly built
-// binary, its config, and the relay most tests share. It is written before
+// env is what TestMain sets up once for every test: the binary build.sh
+// built, its config, and the relay most tests share. It is written before
 // any test runs and only read afterwards.
 var env struct {
 	root   string // the repository
-	bin    string // the scanin binary, built with the fresh widget inside
+	bin    string // bin/scanin, which embeds the widget and the demo phone
 	config string // the relay's config file
-	tmp    string
+	tmp    string // everything the tests write, removed at the end
 	relay  *relayProc
 
 	// The shared browsers, started by the first test that needs one.
@@ -37,12 +35,13 @@ var env struct {
 }
 
 func TestMain(m *testing.M) {
-	code, err := setup()
-	if err != nil {
+	code := 1
+	if err := setup(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: setup:", err)
-		code = 1
-	} else {
-		code = m.Run()
+	} else if code = m.Run(); code != 0 {
+		if hint := staleHint(); hint != "" {
+			fmt.Fprintln(os.Stderr, "e2e:", hint)
+		}
 	}
 	env.isolated.stop()
 	env.unisolated.stop()
@@ -62,38 +61,51 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// setup builds the widget exactly as build.sh does, builds cmd/scanin so that
-// it embeds that widget, and starts the shared relay the way a user does.
-func setup() (int, error) {
+// artifacts are what `./build.sh build` makes and the tests use, relative
+// to the repository: the binary, and the files it embeds and serves (the
+// benchmark reports the widget's sizes from them).
+var artifacts = []string{
+	"bin/scanin",
+	"widget/web/dist/widget.wasm",
+	"widget/web/dist/widget.wasm.br",
+	"widget/web/dist/widget.wasm.gz",
+	"demo/phone/dist/phone.wasm.gz",
+}
+
+// setup checks that build.sh's artifacts are there and starts the shared
+// relay from bin/scanin the way a user does. The tests build nothing and
+// write nothing into the repository (./build.sh test builds first); what
+// they write goes to env.tmp.
+func setup() error {
 	root, err := repoRoot()
 	if err != nil {
-		return 1, err
+		return err
 	}
 	env.root = root
+	var missing []string
+	for _, a := range artifacts {
+		if _, err := os.Stat(filepath.Join(root, a)); err != nil {
+			missing = append(missing, a)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("missing %s: run ./build.sh build first (./build.sh test does)", strings.Join(missing, ", "))
+	}
 	if _, err := os.Stat(chromiumPath); err != nil {
-		return 1, fmt.Errorf("Chromium is not installed at %s: install it with: sudo apt-get install -y chromium (./build.sh test does this when run as root)", chromiumPath)
+		return fmt.Errorf("Chromium is not installed at %s: install it with: sudo apt-get install -y chromium (./build.sh test does this when run as root)", chromiumPath)
 	}
+	env.bin = filepath.Join(root, "bin", "scanin")
 	if env.tmp, err = os.MkdirTemp("", "scanin-e2e-"); err != nil {
-		return 1, err
-	}
-	if err := buildWidget(root); err != nil {
-		return 1, err
-	}
-	if err := buildPhone(root); err != nil {
-		return 1, err
-	}
-	env.bin = filepath.Join(env.tmp, "scanin")
-	if err := run(root, nil, "go", "build", "-trimpath", "-o", env.bin, "./cmd/scanin"); err != nil {
-		return 1, err
+		return err
 	}
 	env.config = filepath.Join(env.tmp, "relay.json")
 	if err := os.WriteFile(env.config, []byte(relayConfig), 0o600); err != nil {
-		return 1, err
+		return err
 	}
 	if env.relay, err = startRelay("127.0.0.1:0"); err != nil {
-		return 1, err
+		return err
 	}
-	return 0, nil
+	return nil
 }
 
 // relayConfig has the apps the tests use. The parent pages are served on
@@ -105,83 +117,44 @@ const relayConfig = `{
   ]
 }`
 
-// buildWidget is build.sh's widget step: wasm_exec.js from the toolchain,
-// widget.wasm, and its brotli and gzip siblings. Other packages' tests may
-// embed widget/web/dist while this runs, so each file is written next to
-// it and renamed into place; a wasm identical to the one there keeps its
-// compressed siblings (brotli -q 11 takes seconds).
-func buildWidget(root string) error {
-	goroot, err := output(root, "go", "env", "GOROOT")
+// staleHint, after a failed run, names a source file modified after
+// bin/scanin was built, if there is one: the tests ran that older build.
+// It is only a hint, from modification times: go build leaves an
+// up-to-date binary untouched, so the newer file may have changed nothing.
+func staleHint() string {
+	st, err := os.Stat(env.bin)
 	if err != nil {
-		return err
+		return ""
 	}
-	glue, err := os.ReadFile(filepath.Join(strings.TrimSpace(goroot), "lib", "wasm", "wasm_exec.js"))
-	if err != nil {
-		return fmt.Errorf("failed to read the toolchain's wasm_exec.js: %w", err)
-	}
-	dst := filepath.Join(root, "wasm_exec", "wasm_exec.js")
-	if have, err := os.ReadFile(dst); err != nil || !bytes.Equal(have, glue) {
-		if err := os.WriteFile(dst, glue, 0o644); err != nil {
-			return fmt.Errorf("failed to update wasm_exec.js: %w", err)
+	built := st.ModTime()
+	var newer string
+	filepath.WalkDir(env.root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return nil
 		}
-	}
-	dist := filepath.Join(root, "widget", "web", "dist")
-	if err := os.MkdirAll(dist, 0o755); err != nil {
-		return err
-	}
-	// Outside dist (embedded with all:dist), on the same file system.
-	work, err := os.MkdirTemp(filepath.Join(root, "widget", "web"), ".build-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(work)
-	wasm := filepath.Join(work, "widget.wasm")
-	if err := run(root, []string{"GOOS=js", "GOARCH=wasm"}, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", wasm, "./widget"); err != nil {
-		return err
-	}
-	built, err := os.ReadFile(wasm)
-	if err != nil {
-		return err
-	}
-	have, _ := os.ReadFile(filepath.Join(dist, "widget.wasm"))
-	_, brErr := os.Stat(filepath.Join(dist, "widget.wasm.br"))
-	_, gzErr := os.Stat(filepath.Join(dist, "widget.wasm.gz"))
-	if bytes.Equal(have, built) && brErr == nil && gzErr == nil {
+		if newer != "" {
+			return filepath.SkipAll
+		}
+		if d.IsDir() {
+			switch name := d.Name(); {
+			case path == env.root:
+			case strings.HasPrefix(name, "."), name == "node_modules", name == "dist", name == "bin", name == "docs", name == "e2e":
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		switch filepath.Ext(path) {
+		case ".go", ".js", ".html", ".css", ".mod", ".sum":
+			if info, err := d.Info(); err == nil && info.ModTime().After(built) {
+				newer, _ = filepath.Rel(env.root, path)
+			}
+		}
 		return nil
+	})
+	if newer == "" {
+		return ""
 	}
-	if _, err := exec.LookPath("brotli"); err != nil {
-		return errors.New("brotli is not installed (apt-get install brotli), and build.sh needs it too")
-	}
-	if err := run(root, nil, "brotli", "-f", "-q", "11", "-o", wasm+".br", wasm); err != nil {
-		return err
-	}
-	if err := run(root, nil, "gzip", "-f", "-9", "-k", wasm); err != nil {
-		return err
-	}
-	for _, name := range []string{"widget.wasm.br", "widget.wasm.gz", "widget.wasm"} {
-		if err := os.Rename(filepath.Join(work, name), filepath.Join(dist, name)); err != nil {
-			return fmt.Errorf("failed to move %s into dist: %w", name, err)
-		}
-	}
-	return nil
-}
-
-// buildPhone is build.sh's demo phone step: the mobile SDK compiled to wasm
-// for the demo's /phone page, gzipped.
-func buildPhone(root string) error {
-	wasm := filepath.Join(env.tmp, "phone.wasm")
-	if err := run(root, []string{"GOOS=js", "GOARCH=wasm"}, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", wasm, "./demo/phone/wasm"); err != nil {
-		return err
-	}
-	if err := run(root, nil, "gzip", "-f", "-9", wasm); err != nil {
-		return err
-	}
-	// Copied, not renamed: the temporary folder may be on another file system.
-	gz, err := os.ReadFile(wasm + ".gz")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(filepath.Join(root, "demo", "phone", "dist", "phone.wasm.gz"), gz, 0o644)
+	return fmt.Sprintf("note: %s was modified after bin/scanin was built, so the tests may have run an older build (./build.sh build rebuilds it)", newer)
 }
 
 func repoRoot() (string, error) {
@@ -194,17 +167,6 @@ func repoRoot() (string, error) {
 		return "", errors.New("not inside the scanin module")
 	}
 	return filepath.Dir(mod), nil
-}
-
-func run(dir string, extraEnv []string, name string, args ...string) error {
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), extraEnv...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return nil
 }
 
 func output(dir, name string, args ...string) (string, error) {
@@ -286,12 +248,6 @@ func (r *relayProc) kill() {
 	<-r.done
 }
 
-// port is the relay's TCP port.
-func (r *relayProc) port() string {
-	_, port, _ := net.SplitHostPort(r.addr)
-	return port
-}
-
 // lockedBuffer collects a process's output for error messages.
 type lockedBuffer struct {
 	mu sync.Mutex
@@ -320,11 +276,4 @@ func newRelay(t *testing.T) *relayProc {
 	}
 	t.Cleanup(r.stop)
 	return r
-}
-
-// withTimeout is context.WithTimeout tied to the test.
-func withTimeout(t *testing.T, parent context.Context, d time.Duration) context.Context {
-	ctx, cancel := context.WithTimeout(parent, d)
-	t.Cleanup(cancel)
-	return ctx
 }
