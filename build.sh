@@ -2,8 +2,9 @@
 # scanin's one entry point for building, testing, the demo and benchmarks.
 #
 #   ./build.sh [build]       build bin/scanin and the widget (wasm + .br + .gz)
-#   ./build.sh test          gofmt, vet (native and js/wasm), unit, conformance,
-#                            browser and bind tests, and a short fuzz run
+#   ./build.sh test          build, then gofmt, go vet and staticcheck (native
+#                            and js/wasm), unit, conformance, browser and bind
+#                            tests with -race, and a short fuzz run
 #   ./build.sh demo          build, then run the relay and the demo shop
 #   ./build.sh bench [what]  benchmarks: relay, widget (default: all)
 #
@@ -44,6 +45,10 @@ need_pkg() {
 
 chromium_bin=/usr/lib/chromium/chromium
 
+# js_pkgs are the packages that run in the browser as WebAssembly, tests
+# included; vet and staticcheck check them for js/wasm too.
+js_pkgs=(./protocol/... ./widget/... ./demo/phone/wasm/...)
+
 build() {
 	need go "https://go.dev/dl/"
 	need_pkg brotli brotli
@@ -68,7 +73,7 @@ build() {
 	ls -l bin/scanin
 }
 
-check_format() {
+static_checks() {
 	step "gofmt"
 	local unformatted
 	unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))
@@ -79,7 +84,20 @@ check_format() {
 
 	step "go vet (native, then js/wasm)"
 	go vet ./...
-	GOOS=js GOARCH=wasm go vet ./protocol/... ./widget/... ./demo/phone/wasm/...
+	GOOS=js GOARCH=wasm go vet "${js_pkgs[@]}"
+
+	# staticcheck is a tool of the module (go.mod), so its version is pinned
+	# and it needs nothing installed. It is built for this machine and then
+	# run with GOOS=js to check the code that ships as WebAssembly: `GOOS=js
+	# go tool staticcheck` would build staticcheck itself for js.
+	step "staticcheck (native, then js/wasm)"
+	local staticcheck
+	staticcheck=$(go tool -n staticcheck)
+	"$staticcheck" ./...
+	GOOS=js GOARCH=wasm "$staticcheck" "${js_pkgs[@]}"
+	# The mobile SDK runs in the browser as the demo phone's wasm; its tests
+	# (which drive a native relay) do not build for js.
+	GOOS=js GOARCH=wasm "$staticcheck" -tests=false ./mobile/...
 }
 
 fuzz_smoke() {
@@ -96,10 +114,13 @@ fuzz_smoke() {
 run_tests() {
 	need git
 	need_pkg chromium chromium "$chromium_bin"
+	need_pkg gcc gcc # go test -race needs cgo
 	build
-	check_format
-	step "go test ./..."
-	go test -count=1 -timeout 15m ./...
+	static_checks
+	# The race detector is native only (js/wasm has none). The tests in e2e
+	# use the bin/scanin and wasm files build just made.
+	step "go test -race ./..."
+	CGO_ENABLED=1 go test -race -count=1 -timeout 20m ./...
 	fuzz_smoke
 	step "all tests passed"
 }
