@@ -71,7 +71,13 @@ build() {
 
 	step "bin/scanin"
 	mkdir -p bin
-	go build -trimpath -o bin/scanin ./cmd/scanin
+	# Stamp the commit for `scanin version` even where GOFLAGS turns stamping
+	# off; where git cannot read the tree (another user's clone), build
+	# without the stamp rather than not at all.
+	local vcs=auto
+	git status --porcelain >/dev/null 2>&1 || vcs=false
+	go build -trimpath -buildvcs=$vcs -o bin/scanin ./cmd/scanin
+	bin/scanin version
 	ls -l bin/scanin
 }
 

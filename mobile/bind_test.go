@@ -3,7 +3,6 @@ package mobile
 import (
 	"bytes"
 	"go/ast"
-	"go/parser"
 	"go/token"
 	"os"
 	"os/exec"
@@ -11,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/scanin/scanin/internal/gosource"
 )
 
 // TestGobind runs gobind on this package for Java and Objective-C, as
@@ -111,20 +112,14 @@ type boundName struct {
 func exportedAPI(t *testing.T, dir string) []boundName {
 	t.Helper()
 	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, dir, func(fi os.FileInfo) bool {
-		return !strings.HasSuffix(fi.Name(), "_test.go")
-	}, 0)
+	files, err := gosource.ParseFiles(fset, dir, 0)
 	if err != nil {
 		t.Fatal(err)
-	}
-	pkg, ok := pkgs["mobile"]
-	if !ok {
-		t.Fatal("no package mobile")
 	}
 	q := regexp.QuoteMeta
 	re := func(s string) *regexp.Regexp { return regexp.MustCompile("(?i)" + s) }
 	var names []boundName
-	for _, f := range pkg.Files {
+	for _, f := range files {
 		for _, decl := range f.Decls {
 			switch d := decl.(type) {
 			case *ast.FuncDecl:

@@ -2,13 +2,12 @@ package mobile
 
 import (
 	"go/ast"
-	"go/parser"
 	"go/token"
-	"os"
 	"sort"
 	"strings"
 	"testing"
 
+	"github.com/scanin/scanin/internal/gosource"
 	"github.com/scanin/scanin/protocol"
 )
 
@@ -51,14 +50,12 @@ var sdkOnlyCodes = map[string]bool{CodeNetworkError: true, CodeCancelled: true, 
 // mobileCodes lacks, or mobileCodes names one that is gone.
 func TestCodesListed(t *testing.T) {
 	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, ".", func(fi os.FileInfo) bool {
-		return !strings.HasSuffix(fi.Name(), "_test.go")
-	}, 0)
+	files, err := gosource.ParseFiles(fset, ".", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var exported []string
-	for _, f := range pkgs["mobile"].Files {
+	for _, f := range files {
 		for _, decl := range f.Decls {
 			d, ok := decl.(*ast.GenDecl)
 			if !ok || d.Tok != token.CONST {

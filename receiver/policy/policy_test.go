@@ -3,12 +3,11 @@ package policy
 import (
 	"go/parser"
 	"go/token"
-	"io/fs"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/scanin/scanin/internal/gosource"
 	"github.com/scanin/scanin/protocol"
 )
 
@@ -217,14 +216,12 @@ func TestImports(t *testing.T) {
 		"github.com/scanin/scanin/protocol": true,
 	}
 	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, ".", func(fi fs.FileInfo) bool {
-		return !strings.HasSuffix(fi.Name(), "_test.go")
-	}, parser.ImportsOnly)
+	files, err := gosource.ParseFiles(fset, ".", parser.ImportsOnly)
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := 0
-	for _, f := range pkgs["policy"].Files {
+	for _, f := range files {
 		n++
 		for _, imp := range f.Imports {
 			if path, _ := strconv.Unquote(imp.Path.Value); !allowed[path] {
