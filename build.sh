@@ -6,7 +6,9 @@
 #                            and js/wasm), unit, conformance, browser and bind
 #                            tests with -race, and a short fuzz run
 #   ./build.sh demo          build, then run the relay and the demo shop
-#   ./build.sh bench [what]  benchmarks: relay, widget (default: all)
+#   ./build.sh bench [what]  benchmarks: relay, widget (default: all), or
+#                            versus: the widget's time to QR against the
+#                            build in $SCANIN_BENCH_BASELINE, interleaved
 #
 # Environment: FUZZTIME (default 15s) sets each fuzz target's run in `test`.
 set -euo pipefail
@@ -162,10 +164,16 @@ bench() {
 	widget | all)
 		need_pkg chromium chromium "$chromium_bin"
 		step "bench widget"
-		go test ./e2e -run '^$' -bench . -benchtime 1x -count 1
+		go test ./e2e -v -run '^$' -bench . -benchtime 1x -count 1
+		;;
+	versus)
+		[[ -n ${SCANIN_BENCH_BASELINE:-} ]] || die "bench versus: set SCANIN_BENCH_BASELINE to another checkout, built with ./build.sh build"
+		need_pkg chromium chromium "$chromium_bin"
+		step "bench widget: this build versus $SCANIN_BENCH_BASELINE"
+		go test ./e2e -v -run '^$' -bench '^BenchmarkWidgetVersus$' -benchtime 1x -count 1 -timeout 60m
 		;;
 	relay) ;;
-	*) die "unknown benchmark: $what (relay, widget or all)" ;;
+	*) die "unknown benchmark: $what (relay, widget, versus or all)" ;;
 	esac
 }
 
@@ -174,6 +182,6 @@ build) build ;;
 test) run_tests ;;
 demo) shift; demo "$@" ;;
 bench) shift; bench "$@" ;;
--h | --help | help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' ;;
+-h | --help | help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' ;;
 *) die "unknown command: $1 (build, test, demo or bench)" ;;
 esac

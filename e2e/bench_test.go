@@ -71,13 +71,13 @@ func BenchmarkWidget(b *testing.B) {
 		for _, cond := range benchConditions() {
 			cold := make([]float64, 0, benchRuns)
 			for range benchRuns {
-				ms, err := coldLoad(s, cond, cond.isolated)
+				ms, err := coldLoad(s, env.relay.url, cond, cond.isolated)
 				if err != nil {
 					b.Fatal(err)
 				}
 				cold = append(cold, ms)
 			}
-			warm, err := warmLoads(s, cond, cond.isolated)
+			warm, err := warmLoads(s, env.relay.url, cond, cond.isolated)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -97,7 +97,7 @@ func BenchmarkWidget(b *testing.B) {
 
 // coldLoad starts a browser with a fresh profile, loads the page once and
 // returns the time to the QR code.
-func coldLoad(s *site, cond netCondition, isolated bool) (float64, error) {
+func coldLoad(s *site, relayURL string, cond netCondition, isolated bool) (float64, error) {
 	dir, err := os.MkdirTemp(env.tmp, "chromium-cold-")
 	if err != nil {
 		return 0, err
@@ -113,12 +113,12 @@ func coldLoad(s *site, cond netCondition, isolated bool) (float64, error) {
 	if err := emulate(ctx, cond); err != nil {
 		return 0, err
 	}
-	return loadOnce(ctx, s)
+	return loadOnce(ctx, s, relayURL)
 }
 
 // warmLoads loads the page once to warm the browser's caches, then
 // benchRuns more times.
-func warmLoads(s *site, cond netCondition, isolated bool) ([]float64, error) {
+func warmLoads(s *site, relayURL string, cond netCondition, isolated bool) ([]float64, error) {
 	dir, err := os.MkdirTemp(env.tmp, "chromium-warm-")
 	if err != nil {
 		return nil, err
@@ -136,7 +136,7 @@ func warmLoads(s *site, cond netCondition, isolated bool) ([]float64, error) {
 	}
 	var out []float64
 	for i := range benchRuns + 1 {
-		ms, err := loadOnce(ctx, s)
+		ms, err := loadOnce(ctx, s, relayURL)
 		if err != nil {
 			return nil, err
 		}
@@ -162,10 +162,11 @@ func emulate(ctx context.Context, cond netCondition) error {
 	return nil
 }
 
-// loadOnce navigates to the parent page and returns the milliseconds from
-// its navigation start to the widget's scanin:ready.
-func loadOnce(ctx context.Context, s *site) (float64, error) {
-	if err := chromedp.Do(ctx, chromedp.Navigate(s.pageURL(pageOptions{relay: env.relay.url, app: "shop"}))); err != nil {
+// loadOnce navigates to the parent page, with the widget from relayURL, and
+// returns the milliseconds from its navigation start to the widget's
+// scanin:ready.
+func loadOnce(ctx context.Context, s *site, relayURL string) (float64, error) {
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.pageURL(pageOptions{relay: relayURL, app: "shop"}))); err != nil {
 		return 0, err
 	}
 	ms, err := chromedp.Run(ctx, chromedp.Poll[float64](
@@ -262,7 +263,7 @@ func BenchmarkWidgetTimeline(b *testing.B) {
 }
 
 func timelineOnce(ctx context.Context, s *site) (map[string]float64, error) {
-	ms, err := loadOnce(ctx, s)
+	ms, err := loadOnce(ctx, s, env.relay.url)
 	if err != nil {
 		return nil, err
 	}

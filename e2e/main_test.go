@@ -191,7 +191,13 @@ type relayProc struct {
 // startRelay runs the binary as a user would, on addr ("127.0.0.1:0" for
 // any free port), and waits for the line that says where it listens.
 func startRelay(addr string) (*relayProc, error) {
-	cmd := exec.Command(env.bin, "relay", "--addr", addr, "--config", env.config, "--no-rate-limit")
+	return startRelayBinary(env.bin, addr)
+}
+
+// startRelayBinary is startRelay with another scanin binary: a benchmark
+// compares builds side by side.
+func startRelayBinary(bin, addr string) (*relayProc, error) {
+	cmd := exec.Command(bin, "relay", "--addr", addr, "--config", env.config, "--no-rate-limit")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
