@@ -12,7 +12,7 @@ import "errors"
 //     written out over filippo.io/edwards25519/field (x25519_js.go,
 //     x25519_rfc7748.go). x/crypto/curve25519 now wraps crypto/ecdh, and
 //     crypto/ecdh links the NIST curves too: in the widget that measured
-//     113 KB (brotli) more, 908 KB in all, over the widget's 800 KB budget.
+//     110 KB (brotli) more, 905 KB in all, over the widget's 800 KB budget.
 //
 // x25519RFC7748 has no build tag, so the native tests check it against
 // x/crypto/curve25519 (vectors, random inputs, a differential fuzz target)

@@ -40,10 +40,10 @@
 // is github.com/skip2/go-qrcode's Bitmap, drawn as SVG by
 // widget/internal/qrsvg; the library's PNG and file output is never called,
 // but its imports (log, image/png, compress/zlib) still link: the widget
-// measured 796 KB brotli with them, within its 800 KB budget (see
+// measured 795 KB brotli with them, within its 800 KB budget (see
 // docs/benchmarks.md, "Widget"). X25519 is the protocol package's
 // RFC 7748 ladder, not golang.org/x/crypto/curve25519, whose crypto/ecdh
-// would link the NIST curves too (113 KB brotli more). Further caveats:
+// would link the NIST curves too (110 KB brotli more). Further caveats:
 //
 //   - main blocks forever (select{}): the JavaScript callbacks that drive
 //     the widget die with the program.
