@@ -95,45 +95,50 @@ func BenchmarkWidget(b *testing.B) {
 	}
 }
 
+// benchBrowser starts a browser with a fresh profile under cond and
+// returns its context and what stops it and removes the profile.
+func benchBrowser(cond netCondition, isolated bool) (context.Context, func(), error) {
+	dir, err := os.MkdirTemp(env.tmp, "chromium-bench-")
+	if err != nil {
+		return nil, nil, err
+	}
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), browserFlags(dir, isolated)...)
+	ctx, cancel := chromedp.NewContext(actx)
+	stop := func() {
+		cancel()
+		acancel()
+		os.RemoveAll(dir)
+	}
+	if err := chromedp.Do(ctx); err != nil {
+		stop()
+		return nil, nil, fmt.Errorf("failed to start Chromium: %w", err)
+	}
+	if err := emulate(ctx, cond); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return ctx, stop, nil
+}
+
 // coldLoad starts a browser with a fresh profile, loads the page once and
 // returns the time to the QR code.
 func coldLoad(s *site, relayURL string, cond netCondition, isolated bool) (float64, error) {
-	dir, err := os.MkdirTemp(env.tmp, "chromium-cold-")
+	ctx, stop, err := benchBrowser(cond, isolated)
 	if err != nil {
 		return 0, err
 	}
-	defer os.RemoveAll(dir)
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), browserFlags(dir, isolated)...)
-	defer acancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil {
-		return 0, fmt.Errorf("failed to start Chromium: %w", err)
-	}
-	if err := emulate(ctx, cond); err != nil {
-		return 0, err
-	}
+	defer stop()
 	return loadOnce(ctx, s, relayURL)
 }
 
 // warmLoads loads the page once to warm the browser's caches, then
 // benchRuns more times.
 func warmLoads(s *site, relayURL string, cond netCondition, isolated bool) ([]float64, error) {
-	dir, err := os.MkdirTemp(env.tmp, "chromium-warm-")
+	ctx, stop, err := benchBrowser(cond, isolated)
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), browserFlags(dir, isolated)...)
-	defer acancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil {
-		return nil, fmt.Errorf("failed to start Chromium: %w", err)
-	}
-	if err := emulate(ctx, cond); err != nil {
-		return nil, err
-	}
+	defer stop()
 	var out []float64
 	for i := range benchRuns + 1 {
 		ms, err := loadOnce(ctx, s, relayURL)

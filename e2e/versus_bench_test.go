@@ -10,8 +10,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/chromedp/chromedp"
 )
 
 // baselineEnv names a checkout of another scanin build (./build.sh build
@@ -117,21 +115,11 @@ func interleavedCold(s *site, builds []build, cond netCondition) ([][]float64, e
 func interleavedWarm(s *site, builds []build, cond netCondition) ([][]float64, error) {
 	ctxs := make([]context.Context, len(builds))
 	for i := range builds {
-		dir, err := os.MkdirTemp(env.tmp, "chromium-warm-")
+		ctx, stop, err := benchBrowser(cond, cond.isolated)
 		if err != nil {
 			return nil, err
 		}
-		defer os.RemoveAll(dir)
-		actx, acancel := chromedp.NewExecAllocator(context.Background(), browserFlags(dir, cond.isolated)...)
-		defer acancel()
-		ctx, cancel := chromedp.NewContext(actx)
-		defer cancel()
-		if err := chromedp.Do(ctx); err != nil {
-			return nil, fmt.Errorf("failed to start Chromium: %w", err)
-		}
-		if err := emulate(ctx, cond); err != nil {
-			return nil, err
-		}
+		defer stop()
 		if _, err := loadOnce(ctx, s, builds[i].relay.url); err != nil {
 			return nil, fmt.Errorf("%s, warming load: %w", builds[i].name, err)
 		}
