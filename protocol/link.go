@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 )
 
@@ -300,70 +301,51 @@ func containsString(list []string, s string) bool {
 	return false
 }
 
-// QueryEscape percent-encodes every byte but RFC 3986's unreserved ones, so
-// the value is safe in a query string or a fragment parameter. (It is
-// net/url's job, but net/url links fmt into the widget.)
+// QueryEscape percent-encodes every byte but RFC 3986's unreserved ones
+// (§2.3), as "%" and two upper-case hex digits (§2.1), so the value is safe
+// in a query string or a fragment parameter. (It is net/url's job, but
+// net/url links fmt into the widget.)
 func QueryEscape(s string) string {
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if !unreserved(s[i]) {
-			n++
-		}
-	}
-	if n == 0 {
-		return s
-	}
-	b := make([]byte, 0, len(s)+2*n)
-	for i := 0; i < len(s); i++ {
-		c := s[i]
+	const upperHex = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, c := range []byte(s) {
 		if unreserved(c) {
-			b = append(b, c)
-		} else {
-			b = append(b, '%', "0123456789ABCDEF"[c>>4], "0123456789ABCDEF"[c&15])
+			b.WriteByte(c)
+			continue
 		}
+		b.WriteByte('%')
+		b.WriteByte(upperHex[c/16])
+		b.WriteByte(upperHex[c%16])
 	}
-	return string(b)
+	return b.String()
 }
 
+// unreserved reports whether RFC 3986 §2.3 lets c stand for itself.
 func unreserved(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
 		c == '-' || c == '.' || c == '_' || c == '~'
 }
 
-// queryUnescape decodes %XX sequences. '+' stays '+': in a fragment it is
-// not a space, and no protocol value contains a space.
+// queryUnescape decodes %XX sequences, reporting false for a "%" without
+// two hex digits after it. '+' stays '+': in a fragment it is not a space,
+// and no protocol value contains a space.
 func queryUnescape(s string) (string, bool) {
-	if !strings.Contains(s, "%") {
-		return s, true
-	}
-	b := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		if s[i] != '%' {
-			b = append(b, s[i])
-			continue
+	var b strings.Builder
+	for {
+		before, after, found := strings.Cut(s, "%")
+		b.WriteString(before)
+		if !found {
+			return b.String(), true
 		}
-		if i+2 >= len(s) {
+		if len(after) < 2 {
 			return "", false
 		}
-		hi, ok1 := unhex(s[i+1])
-		lo, ok2 := unhex(s[i+2])
-		if !ok1 || !ok2 {
+		v, err := strconv.ParseUint(after[:2], 16, 8)
+		if err != nil {
 			return "", false
 		}
-		b = append(b, hi<<4|lo)
-		i += 2
+		b.WriteByte(byte(v))
+		s = after[2:]
 	}
-	return string(b), true
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }

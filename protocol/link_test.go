@@ -431,3 +431,27 @@ func TestLinkRules(t *testing.T) {
 		t.Errorf("LinkRuleFor(another error) = %q, want link_malformed", got)
 	}
 }
+
+// TestPercentEncoding checks QueryEscape and queryUnescape against net/url,
+// which the widget cannot link, and the malformed escapes a link may hold.
+func TestPercentEncoding(t *testing.T) {
+	for _, s := range []string{"", "plain-._~", "https://relay.example:8443/x?y=1#z", "a b+c", "é\x00\xff%"} {
+		got := QueryEscape(s)
+		if want := strings.ReplaceAll(url.QueryEscape(s), "+", "%20"); got != want {
+			t.Errorf("QueryEscape(%q) = %q, want %q", s, got, want)
+		}
+		if back, ok := queryUnescape(got); !ok || back != s {
+			t.Errorf("queryUnescape(%q) = %q, %v; want %q", got, back, ok, s)
+		}
+	}
+	for in, want := range map[string]string{"%41%2f%2F": "A//", "a+b": "a+b", "%e2%82%ac": "€"} {
+		if got, ok := queryUnescape(in); !ok || got != want {
+			t.Errorf("queryUnescape(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+	for _, bad := range []string{"%", "%4", "a%", "%zz", "%4g", "%+1", "%-1", "%\xff1"} {
+		if got, ok := queryUnescape(bad); ok {
+			t.Errorf("queryUnescape(%q) = %q, true; want a refusal", bad, got)
+		}
+	}
+}
