@@ -68,6 +68,7 @@ type Error struct {
 	RetryAfterMS int64
 }
 
+// Error returns the code, and the message when there is one.
 func (e *Error) Error() string {
 	if e.Message == "" {
 		return "relay: " + string(e.Code)

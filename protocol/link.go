@@ -95,6 +95,7 @@ type LinkError struct {
 	Err   error
 }
 
+// Error names the broken rule and, when known, the parameter.
 func (e *LinkError) Error() string {
 	if e.Param == "" {
 		return "scanin link: " + e.Err.Error()
@@ -102,6 +103,7 @@ func (e *LinkError) Error() string {
 	return "scanin link: " + e.Err.Error() + " (" + e.Param + ")"
 }
 
+// Unwrap returns the rule's sentinel (ErrLink*), for errors.Is.
 func (e *LinkError) Unwrap() error { return e.Err }
 
 func linkErr(param string, err error) error { return &LinkError{Param: param, Err: err} }

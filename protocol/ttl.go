@@ -14,6 +14,7 @@ type TTLError struct {
 	Input string
 }
 
+// Error quotes the input and states the rule.
 func (e *TTLError) Error() string {
 	return "ttl " + strconv.Quote(e.Input) + ": must be whole seconds from " +
 		strconv.Itoa(int(MinTTL/time.Second)) + " to " + strconv.Itoa(int(MaxTTL/time.Second))
