@@ -12,12 +12,27 @@ const (
 	FrameSealed  FrameType = "sealed"
 	FrameDenied  FrameType = "denied"
 	FrameExpired FrameType = "expired"
+	// FramePong is the relay's answer to a FramePing, sent at once.
+	FramePong FrameType = "pong"
 )
 
 // Frames from the receiver to the relay.
 const (
 	FrameAck    FrameType = "ack"
 	FrameReject FrameType = "reject"
+	// FramePing is the receiver's keepalive (docs/protocol.md 6.4): the
+	// relay answers FramePong and changes nothing else.
+	FramePing FrameType = "ping"
+)
+
+// PingJSON and PongJSON are the keepalive frames' exact bytes, without
+// white space, as receivers send them and relays answer: a relay may
+// recognise a ping by comparing bytes instead of parsing JSON (an edge
+// relay's WebSocket auto-response does), and AppendJSON of a FramePing or
+// FramePong Frame writes exactly these.
+const (
+	PingJSON = `{"type":"ping"}`
+	PongJSON = `{"type":"pong"}`
 )
 
 // RejectReason says why a receiver refused a sealed message.
@@ -79,7 +94,7 @@ func ParseFrame(b []byte) (Frame, error) {
 	}
 	f := Frame{Type: FrameType(t.text)}
 	switch f.Type {
-	case FrameScanned, FrameDenied, FrameExpired, FrameAck:
+	case FrameScanned, FrameDenied, FrameExpired, FrameAck, FramePing, FramePong:
 	case FrameReady:
 		exp, ok1 := v.field("expires_at")
 		res, ok2 := v.field("resume")

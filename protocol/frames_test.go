@@ -18,6 +18,12 @@ func TestFrameWireForm(t *testing.T) {
 		{Frame{Type: FrameDenied}, `{"type":"denied"}`},
 		{Frame{Type: FrameExpired}, `{"type":"expired"}`},
 		{Frame{Type: FrameAck}, `{"type":"ack"}`},
+		{Frame{Type: FramePing}, PingJSON},
+		{Frame{Type: FramePong}, PongJSON},
+		{Frame{Type: FramePing}, `{"type":"ping"}`},
+		{Frame{Type: FramePong}, `{"type":"pong"}`},
+		// A keepalive carries nothing, whatever the struct holds.
+		{Frame{Type: FramePing, ExpiresAt: 1, Resume: "x", Sealed: []byte{1}, Reason: RejectKind}, `{"type":"ping"}`},
 		{Frame{Type: FrameReject, Reason: RejectDecrypt}, `{"type":"reject","reason":"decrypt"}`},
 		{Frame{Type: FrameReject, Reason: RejectStale}, `{"type":"reject","reason":"stale"}`},
 		{Frame{Type: FrameReject, Reason: RejectKind}, `{"type":"reject","reason":"kind"}`},
@@ -58,6 +64,10 @@ func TestParseFrame(t *testing.T) {
 		`{"type":"denied"}`:                                            {Type: FrameDenied},
 		`{"type":"expired"}`:                                           {Type: FrameExpired},
 		`{"type":"\u0061ck"}`:                                          {Type: FrameAck},
+		`{"type":"ping"}`:                                              {Type: FramePing},
+		`{"type":"pong"}`:                                              {Type: FramePong},
+		` { "type" : "ping" } `:                                        {Type: FramePing},
+		`{"type":"ping","seq":1}`:                                      {Type: FramePing},
 	} {
 		got, err := ParseFrame([]byte(in))
 		if err != nil {
@@ -79,6 +89,9 @@ func TestParseFrame(t *testing.T) {
 		"type number":               `{"type":1}`,
 		"type null":                 `{"type":null}`,
 		"unknown type":              `{"type":"hello"}`,
+		"ping upper case":           `{"type":"PING"}`,
+		"ping not an object":        `"ping"`,
+		"ping twice":                `{"type":"ping","type":"ping"}`,
 		"type upper case":           `{"type":"READY","expires_at":1,"resume":""}`,
 		"duplicate type":            `{"type":"ack","type":"ack"}`,
 		"ready without expires_at":  `{"type":"ready","resume":"x"}`,
