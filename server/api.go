@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/scanin/scanin/protocol"
+	"github.com/scanin/scanin/server/rules"
 	"github.com/scanin/scanin/server/session"
 )
 
@@ -54,48 +55,41 @@ func serveCORSPreflight(w http.ResponseWriter, r *http.Request) {
 func (rl *Relay) sender(h func(w http.ResponseWriter, r *http.Request, sid, ip string)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		allowCORS(w)
-		if sid, ip, ok := rl.admit(w, r, rl.senderRL); ok {
-			h(w, r, sid, ip)
+		ip, ok := rl.limit(w, r, rl.senderRL)
+		if !ok {
+			return
 		}
+		sid := r.PathValue("sid")
+		if err := rules.CheckSessionID(sid); err != nil {
+			rl.writeError(w, err)
+			return
+		}
+		h(w, r, sid, ip)
 	}
 }
 
-// admit applies a request's per-IP rate limit (limiter is nil when limits
-// are off) and reads its sid. When it returns false it has answered the
-// request.
-func (rl *Relay) admit(w http.ResponseWriter, r *http.Request, limiter *rateLimiter) (sid, ip string, ok bool) {
+// limit applies a request's per-IP rate limit (limiter is nil when limits
+// are off) and returns the client's address. When it returns false it has
+// answered the request.
+func (rl *Relay) limit(w http.ResponseWriter, r *http.Request, limiter *rateLimiter) (ip string, ok bool) {
 	ip = rl.clientIP(r)
 	if limiter != nil {
 		if ok, wait := limiter.allow(ip, time.Now()); !ok {
-			rl.rateLimited(w, wait)
-			return "", "", false
+			e, secs := rules.RateLimited(wait)
+			w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+			rl.writeError(w, e)
+			return "", false
 		}
 	}
-	sid = r.PathValue("sid")
-	if err := protocol.CheckSessionID(sid); err != nil {
-		rl.writeError(w, errorf(protocol.CodeBadRequest, "bad sid: %v", err))
-		return "", "", false
-	}
-	return sid, ip, true
+	return ip, true
 }
-
-func (rl *Relay) rateLimited(w http.ResponseWriter, wait time.Duration) {
-	secs := int64((wait + time.Second - 1) / time.Second)
-	if secs < 1 {
-		secs = 1
-	}
-	w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
-	rl.writeError(w, errorf(protocol.CodeRateLimited, "too many requests from this address; retry after %d s", secs))
-}
-
-var errNoSession = &protocol.Error{Code: protocol.CodeNotFound, Message: "no such session"}
 
 // serveRead is a sender's GET: the session's info, and scanned for the
 // receiver.
 func (rl *Relay) serveRead(w http.ResponseWriter, r *http.Request, sid, ip string) {
 	e := rl.store.get(sid)
 	if e == nil {
-		rl.writeError(w, errNoSession)
+		rl.writeError(w, rules.NoSession())
 		return
 	}
 	state, o := e.s.Read(time.Now())
@@ -111,7 +105,7 @@ func (rl *Relay) serveRead(w http.ResponseWriter, r *http.Request, sid, ip strin
 	}
 	b, err := json.Marshal(info)
 	if err != nil {
-		rl.writeError(w, errorf(protocol.CodeUnavailable, "failed to write the session"))
+		rl.writeError(w, &protocol.Error{Code: protocol.CodeUnavailable, Message: "failed to write the session"})
 		return
 	}
 	h := w.Header()
@@ -122,30 +116,30 @@ func (rl *Relay) serveRead(w http.ResponseWriter, r *http.Request, sid, ip strin
 
 // serveDeliver is a sender's POST of a sealed message.
 func (rl *Relay) serveDeliver(w http.ResponseWriter, r *http.Request, sid, ip string) {
-	limit := int64(rl.limits.MaxSealedSize)
-	if r.ContentLength > limit {
-		// Answer before reading a byte of it.
-		rl.writeError(w, errorf(protocol.CodeTooLarge, "the body is over %d bytes", limit))
+	limit := rl.limits.MaxSealedSize
+	if err := rules.CheckContentLength(r.ContentLength, limit); err != nil {
+		// Answered before reading a byte of it.
+		rl.writeError(w, err)
 		return
 	}
-	body, err := readBody(w, r, limit)
+	body, err := readBody(w, r, int64(limit))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
-			rl.writeError(w, errorf(protocol.CodeTooLarge, "the body is over %d bytes", limit))
+			rl.writeError(w, rules.TooLarge(limit))
 			return
 		}
-		rl.writeError(w, errorf(protocol.CodeBadRequest, "failed to read the body"))
+		rl.writeError(w, &protocol.Error{Code: protocol.CodeBadRequest, Message: "failed to read the body"})
 		return
 	}
-	if len(body) < protocol.EncSize+protocol.TagSize {
-		rl.writeError(w, errorf(protocol.CodeBadRequest, "the body is not a sealed message: %d bytes, at least %d expected", len(body), protocol.EncSize+protocol.TagSize))
+	if err := rules.CheckBody(body, limit); err != nil {
+		rl.writeError(w, err)
 		return
 	}
 	sum := session.SumOf(body)
 	e := rl.store.get(sid)
 	if e == nil {
-		rl.writeError(w, errNoSession)
+		rl.writeError(w, rules.NoSession())
 		return
 	}
 	o := e.s.Deliver(body, sum, rl.rules, time.Now())
@@ -185,8 +179,7 @@ func (rl *Relay) serveDeliver(w http.ResponseWriter, r *http.Request, sid, ip st
 	case rep := <-ch: // settled just before we left
 		rl.writeReply(w, rep)
 	default:
-		rl.metrics.handoff(string(protocol.StatePending))
-		writeState(w, http.StatusAccepted, protocol.StatePending)
+		rl.writeReply(w, o.Reply) // Wait: pending
 	}
 }
 
@@ -206,24 +199,24 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	return b, nil
 }
 
-// writeReply answers a sender with a session event's reply.
+// writeReply answers a sender with a session event's reply, and counts
+// errors and pending answers.
 func (rl *Relay) writeReply(w http.ResponseWriter, rep session.Reply) {
+	a := rules.ReplyAnswer(rep)
 	switch {
 	case rep.Err != nil:
-		rl.writeError(w, rep.Err)
-	case rep.State == protocol.StatePending:
+		rl.metrics.errorCode(rep.Err.Code)
+	case a.Status == http.StatusAccepted:
 		rl.metrics.handoff(string(protocol.StatePending))
-		writeState(w, http.StatusAccepted, rep.State)
-	default:
-		writeState(w, http.StatusOK, rep.State)
 	}
+	writeAnswer(w, a)
 }
 
 // serveDeny is a sender's deny.
 func (rl *Relay) serveDeny(w http.ResponseWriter, r *http.Request, sid, ip string) {
 	e := rl.store.get(sid)
 	if e == nil {
-		rl.writeError(w, errNoSession)
+		rl.writeError(w, rules.NoSession())
 		return
 	}
 	o := e.s.Deny(rl.rules, time.Now())
@@ -235,25 +228,14 @@ func (rl *Relay) serveDeny(w http.ResponseWriter, r *http.Request, sid, ip strin
 // serveApp publishes an app's configuration for the widget.
 func (rl *Relay) serveApp(w http.ResponseWriter, r *http.Request) {
 	allowCORS(w)
-	id := r.PathValue("app")
-	if err := protocol.CheckAppID(id); err != nil {
-		rl.writeError(w, errorf(protocol.CodeBadRequest, "bad app: %v", err))
+	a, perr := rl.apps.Lookup(r.PathValue("app"))
+	if perr != nil {
+		rl.writeError(w, perr)
 		return
 	}
-	a := rl.apps[id]
-	if a == nil {
-		rl.writeError(w, errorf(protocol.CodeNotFound, "no such app"))
-		return
-	}
-	b, err := json.Marshal(protocol.AppConfig{
-		ID:       a.ID,
-		Name:     a.Name,
-		Origins:  a.Origins,
-		LinkBase: rl.linkBase(a, r),
-		TTL:      a.TTL,
-	})
+	b, err := json.Marshal(a.Config(rl.publicBase(r)))
 	if err != nil {
-		rl.writeError(w, errorf(protocol.CodeUnavailable, "failed to write the app"))
+		rl.writeError(w, &protocol.Error{Code: protocol.CodeUnavailable, Message: "failed to write the app"})
 		return
 	}
 	h := w.Header()
@@ -262,25 +244,8 @@ func (rl *Relay) serveApp(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(b)
 }
 
-// linkBase is where an app's QR links open.
-func (rl *Relay) linkBase(a *App, r *http.Request) string {
-	if a.LinkBase != "" {
-		return a.LinkBase
-	}
-	return rl.publicBase(r) + "/link"
-}
-
-// widgetOrigins are the origins a listener's Origin header may carry for
-// app a: the configured ones, and the relay's own.
-func (rl *Relay) widgetOriginAllowed(a *App, r *http.Request, origin string) bool {
-	if protocol.OriginAllowed(a.WidgetOrigins, origin) {
-		return true
-	}
-	return protocol.OriginAllowed([]string{rl.publicBase(r)}, origin)
-}
-
 func (rl *Relay) serveNotFound(w http.ResponseWriter, r *http.Request) {
-	rl.writeError(w, errorf(protocol.CodeNotFound, "no such resource"))
+	rl.writeError(w, &protocol.Error{Code: protocol.CodeNotFound, Message: "no such resource"})
 }
 
 func (rl *Relay) serveHealth(w http.ResponseWriter, r *http.Request) {

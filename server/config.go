@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/scanin/scanin/protocol"
+	"github.com/scanin/scanin/server/rules"
 )
 
 // Config is the relay's configuration. The zero value is a working relay:
@@ -88,44 +89,17 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// App is an integrator's application as the operator configures it.
-type App struct {
-	// ID is the app id, [a-z0-9][a-z0-9-]{0,31}.
-	ID string `json:"id"`
-	// Name is what a phone shows the person ("Demo Shop").
-	Name string `json:"name"`
-	// Origins are the page origins allowed to embed the widget: exact
-	// origins or "scheme://host:*" for any port.
-	Origins []string `json:"origins"`
-	// WidgetOrigins are the origins the widget page itself may be served
-	// from, checked against a listener's Origin header. Empty means the
-	// relay's own public origin.
-	WidgetOrigins []string `json:"widget_origins"`
-	// LinkBase is where the QR code's link opens: the app's universal
-	// link. Empty means {public-url}/link.
-	LinkBase string `json:"link_base"`
-	// TTL is the default session lifetime in seconds (15..300); 0 means
-	// the relay's default.
-	TTL int `json:"ttl"`
-}
+// App is an integrator's application as the operator configures it. It is
+// rules.App, the type every relay's request rules take.
+type App = rules.App
 
 // DemoAppID is the id of the app a relay with no configured apps serves.
-const DemoAppID = "demo"
-
-// loopbackOrigins are the demo app's origins: any port on this machine.
-var loopbackOrigins = []string{"http://localhost:*", "http://127.0.0.1:*"}
+const DemoAppID = rules.DemoAppID
 
 // DemoApp is the built-in app a relay with no configured apps serves, so
 // the demo runs with no setup: pages on loopback may embed it, and the
 // widget may be served from the relay or from loopback.
-func DemoApp() App {
-	return App{
-		ID:            DemoAppID,
-		Name:          "Demo Shop",
-		Origins:       append([]string(nil), loopbackOrigins...),
-		WidgetOrigins: append([]string(nil), loopbackOrigins...),
-	}
-}
+func DemoApp() App { return rules.DemoApp() }
 
 // fileConfig is the JSON form of a config file.
 type fileConfig struct {

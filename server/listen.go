@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/scanin/scanin/protocol"
+	"github.com/scanin/scanin/server/rules"
 	"github.com/scanin/scanin/server/session"
 )
 
@@ -26,10 +26,6 @@ const (
 	websocketGoingAway     = int(websocket.StatusGoingAway)
 	websocketInternalError = int(websocket.StatusInternalError)
 )
-
-// receiverReadLimit caps a frame from a receiver. It only ever sends
-// {"type":"ack"} or {"type":"reject","reason":"decrypt"}.
-const receiverReadLimit = 256
 
 // receiverWriteTimeout bounds one frame to a receiver. Frames are small and
 // fit the socket's buffer, so only a receiver that stopped reading for long
@@ -162,47 +158,29 @@ func (c *receiver) keepAlive(interval time.Duration) {
 // with 4000 + status.
 func (rl *Relay) serveListen(w http.ResponseWriter, r *http.Request) {
 	if rl.closing.Load() {
-		rl.writeError(w, errorf(protocol.CodeUnavailable, "the relay is shutting down"))
+		rl.writeError(w, rules.ShuttingDown())
 		return
 	}
-	sid, ip, ok := rl.admit(w, r, rl.listenRL)
+	ip, ok := rl.limit(w, r, rl.listenRL)
 	if !ok {
 		return
 	}
 	q := r.URL.Query()
-	appID := q.Get("app")
-	if err := protocol.CheckAppID(appID); err != nil {
-		rl.writeError(w, errorf(protocol.CodeBadRequest, "bad app: %v", err))
+	l, perr := rules.CheckListen(rules.Listen{
+		SID:          r.PathValue("sid"),
+		App:          q.Get("app"),
+		TTL:          q["ttl"],
+		Origin:       q.Get("origin"),
+		Resume:       q.Get("resume"),
+		OriginHeader: r.Header.Get("Origin"),
+		RelayOrigin:  rl.publicBase(r),
+		Handshake:    isHandshake(r),
+	}, rl.apps)
+	if perr != nil {
+		rl.writeError(w, perr)
 		return
 	}
-	app := rl.apps[appID]
-	if app == nil {
-		rl.writeError(w, errorf(protocol.CodeNotFound, "no such app"))
-		return
-	}
-	ttl := time.Duration(app.TTL) * time.Second
-	if s, ok := q["ttl"]; ok {
-		n, err := parseTTL(s)
-		if err != nil {
-			rl.writeError(w, errorf(protocol.CodeBadRequest, "%v", err))
-			return
-		}
-		ttl = n
-	}
-	origin := q.Get("origin")
-	if origin != "" && !protocol.OriginAllowed(app.Origins, origin) {
-		rl.writeError(w, errorf(protocol.CodeOriginDenied, "origin is not one of the app's origins"))
-		return
-	}
-	if h := r.Header.Get("Origin"); h != "" && !rl.widgetOriginAllowed(app, r, h) {
-		rl.writeError(w, errorf(protocol.CodeOriginDenied, "the page's Origin may not listen for this app"))
-		return
-	}
-	if err := checkUpgrade(r); err != nil {
-		rl.writeError(w, err)
-		return
-	}
-	resume := q.Get("resume")
+	sid, resume := l.SID, l.Resume
 	if err := rl.checkListen(sid, resume); err != nil {
 		rl.writeError(w, err)
 		return
@@ -218,14 +196,14 @@ func (rl *Relay) serveListen(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rl.rcvGroup.Add(1)
-	conn.SetReadLimit(receiverReadLimit)
+	conn.SetReadLimit(rules.MaxFrameSize)
 	rcv := &receiver{conn: conn, sock: hj.sock}
 	rcv.keepAlive(rl.limits.PingInterval)
-	requester := requesterOf(ip, r.UserAgent(), origin)
 	// The sid and origin are substrings of the request line; a copy lets
 	// the request go while the session lives.
+	requester := rules.NewRequester(ip, r.UserAgent(), strings.Clone(l.Origin))
 	sid = strings.Clone(sid)
-	if perr := rl.attach(rcv, sid, resume, app, ttl, requester); perr != nil {
+	if perr := rl.attach(rcv, sid, resume, l.App, l.TTL, requester); perr != nil {
 		rl.metrics.errorCode(perr.Code)
 		rcv.closed.Store(true)
 		rcv.ping.Stop()
@@ -244,25 +222,14 @@ func (rl *Relay) serveListen(w http.ResponseWriter, r *http.Request) {
 	}()
 }
 
-// parseTTL reads the ttl query parameter, which must be given once.
-func parseTTL(vals []string) (time.Duration, error) {
-	if len(vals) != 1 {
-		return 0, errors.New("give ttl once")
-	}
-	return protocol.ParseTTL(vals[0])
-}
-
-// checkUpgrade refuses a listen that is not a WebSocket handshake, before
-// any session is touched.
-func checkUpgrade(r *http.Request) *protocol.Error {
-	if !r.ProtoAtLeast(1, 1) ||
-		!headerHasToken(r.Header, "Connection", "upgrade") ||
-		!headerHasToken(r.Header, "Upgrade", "websocket") ||
-		r.Header.Get("Sec-WebSocket-Version") != "13" ||
-		r.Header.Get("Sec-WebSocket-Key") == "" {
-		return errorf(protocol.CodeBadRequest, "listen is a WebSocket (RFC 6455, version 13)")
-	}
-	return nil
+// isHandshake reports whether a listen is a WebSocket handshake, checked
+// before any session is touched.
+func isHandshake(r *http.Request) bool {
+	return r.ProtoAtLeast(1, 1) &&
+		headerHasToken(r.Header, "Connection", "upgrade") &&
+		headerHasToken(r.Header, "Upgrade", "websocket") &&
+		r.Header.Get("Sec-WebSocket-Version") == "13" &&
+		r.Header.Get("Sec-WebSocket-Key") != ""
 }
 
 func headerHasToken(h http.Header, key, token string) bool {
@@ -281,13 +248,7 @@ func headerHasToken(h http.Header, key, token string) bool {
 func (rl *Relay) checkListen(sid, resume string) *protocol.Error {
 	e := rl.store.get(sid)
 	if e == nil {
-		if resume != "" {
-			return errorf(protocol.CodeNotFound, "no such session to resume")
-		}
-		if rl.live.Load() >= int64(rl.limits.MaxLiveSessions) {
-			return errorf(protocol.CodeUnavailable, "the relay is at capacity")
-		}
-		return nil
+		return rules.CheckNewSession(resume, rl.live.Load() >= int64(rl.limits.MaxLiveSessions))
 	}
 	err := e.s.CheckListen(resume, time.Now())
 	e.mu.Unlock()
@@ -301,7 +262,7 @@ func (rl *Relay) attach(rcv *receiver, sid, resume string, app *App, ttl time.Du
 	if resume != "" {
 		e := rl.store.get(sid)
 		if e == nil {
-			return errorf(protocol.CodeNotFound, "no such session to resume")
+			return rules.CheckNewSession(resume, false)
 		}
 		defer e.mu.Unlock()
 		old := e.rcv
@@ -320,7 +281,7 @@ func (rl *Relay) attach(rcv *receiver, sid, resume string, app *App, ttl time.Du
 	}
 	if rl.live.Add(1) > int64(rl.limits.MaxLiveSessions) {
 		rl.live.Add(-1)
-		return errorf(protocol.CodeUnavailable, "the relay is at capacity")
+		return rules.AtCapacity()
 	}
 	s := session.New(sid, app.ID, app.Name, requester, ttl, newResume(), now)
 	e, created := rl.store.create(s)
@@ -362,11 +323,8 @@ func (rl *Relay) readFrames(rcv *receiver, sid string) {
 		if err != nil {
 			return
 		}
-		var f protocol.Frame
-		if typ == websocket.MessageText {
-			f, err = protocol.ParseFrame(b)
-		}
-		if typ != websocket.MessageText || err != nil || (f.Type != protocol.FrameAck && f.Type != protocol.FrameReject) {
+		act := rules.ReceiverFrame(typ == websocket.MessageText, b)
+		if c := act.Close(); c.Code != 0 {
 			rl.metrics.errorCode(protocol.CodeBadRequest)
 			e := rl.store.get(sid)
 			if e != nil {
@@ -376,7 +334,7 @@ func (rl *Relay) readFrames(rcv *receiver, sid string) {
 				}
 				e.mu.Unlock()
 			}
-			rcv.close(protocol.CodeBadRequest.CloseCode(), string(protocol.CodeBadRequest))
+			rcv.close(c.Code, c.Reason)
 			return
 		}
 		e := rl.store.get(sid)
@@ -387,13 +345,28 @@ func (rl *Relay) readFrames(rcv *receiver, sid string) {
 			e.mu.Unlock()
 			return
 		}
-		now := time.Now()
-		if f.Type == protocol.FrameAck {
-			rl.apply(e, e.s.Ack(now))
-		} else {
-			rl.apply(e, e.s.Reject(now))
+		switch act {
+		case rules.ActionPing:
+			// Not a session event: the session's lock only keeps the pong
+			// in line with the frames events write.
+			rl.pong(e)
+		case rules.ActionAck:
+			rl.apply(e, e.s.Ack(time.Now()))
+		case rules.ActionReject:
+			rl.apply(e, e.s.Reject(time.Now()))
 		}
 		e.mu.Unlock()
+	}
+}
+
+// pong answers a receiver's ping; e is locked and its receiver attached. A
+// failed write drops the receiver as a failed frame of an event does.
+func (rl *Relay) pong(e *entry) {
+	if err := e.rcv.send(protocol.Frame{Type: protocol.FramePong}, &rl.bufs); err != nil {
+		rl.log.Debug("receiver write failed", "sid_hash", sidHash(e.s.ID), "err", err)
+		e.rcv.close(websocketInternalError, "")
+		e.rcv = nil
+		e.s.Detach()
 	}
 }
 

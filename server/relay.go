@@ -1,8 +1,10 @@
 // Package server is scanin's relay: it forwards one sealed message from a
 // sender (the phone) to a receiver (the widget or the terminal receiver) and
 // serves the browser files. It implements docs/protocol.md's Relay API and
-// Limits; the session rules themselves live in package session, so other
-// transports can share them.
+// Limits over net/http; the rules live apart from it, so other transports
+// (an edge relay) share them: the session rules in package session, the
+// request rules (apps, ttl, origins, body size, receiver frames, answers)
+// in package rules.
 //
 // The relay holds sessions in memory. A receiver's WebSocket is served by
 // the goroutine of its HTTP request; the relay writes frames to it from the
@@ -27,6 +29,7 @@ import (
 	"time"
 
 	"github.com/scanin/scanin/protocol"
+	"github.com/scanin/scanin/server/rules"
 	"github.com/scanin/scanin/server/session"
 )
 
@@ -37,7 +40,7 @@ type Relay struct {
 	limits    Limits
 	rules     session.Rules
 	publicURL string // without a trailing slash; empty: from each request
-	apps      map[string]*App
+	apps      rules.Apps
 	log       *slog.Logger
 	store     *store
 	metrics   *metrics
@@ -72,7 +75,6 @@ func New(cfg Config, logger *slog.Logger) (*Relay, error) {
 		log:     logger,
 		store:   newStore(),
 		metrics: newMetrics(),
-		apps:    make(map[string]*App),
 	}
 	rl.rules = session.Rules{AckWait: rl.limits.AckWait}
 	rl.bufs.New = func() any {
@@ -82,17 +84,7 @@ func New(cfg Config, logger *slog.Logger) (*Relay, error) {
 	if cfg.PublicURL != "" {
 		rl.publicURL, _ = checkPublicURL(cfg.PublicURL)
 	}
-	apps := cfg.Apps
-	if len(apps) == 0 {
-		apps = []App{DemoApp()}
-	}
-	for _, a := range apps {
-		a := a
-		if a.TTL == 0 {
-			a.TTL = int(rl.limits.DefaultTTL / time.Second)
-		}
-		rl.apps[a.ID] = &a
-	}
+	rl.apps = rules.NewApps(cfg.Apps, rl.limits.DefaultTTL)
 	if !cfg.NoRateLimit {
 		rl.listenRL = newRateLimiter(rl.limits.NewSessionsPerMinute)
 		rl.senderRL = newRateLimiter(rl.limits.SenderRequestsPerMinute)
@@ -289,26 +281,17 @@ func (rl *Relay) sweep(now time.Time) {
 	}
 }
 
-// errorf makes a protocol error.
-func errorf(code protocol.Code, format string, args ...any) *protocol.Error {
-	return &protocol.Error{Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
 // writeError answers with a protocol error body and counts it.
 func (rl *Relay) writeError(w http.ResponseWriter, e *protocol.Error) {
 	rl.metrics.errorCode(e.Code)
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(e.Code.HTTPStatus())
-	_, _ = w.Write(e.AppendJSON(nil))
+	writeAnswer(w, rules.ErrorAnswer(e))
 }
 
-// writeState answers a sender's POST with {"state": ...}.
-func writeState(w http.ResponseWriter, status int, state protocol.State) {
+// writeAnswer sends an answer the rules made.
+func writeAnswer(w http.ResponseWriter, a rules.Answer) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(`{"state":"` + string(state) + `"}`))
+	w.WriteHeader(a.Status)
+	_, _ = w.Write(a.Body)
 }

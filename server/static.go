@@ -281,7 +281,7 @@ func (rl *Relay) serveWidget(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	securityHeaders(h, rl.https(r))
 	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
-	app := rl.apps[r.URL.Query().Get("app")]
+	app := rl.apps.Get(r.URL.Query().Get("app"))
 	if app == nil {
 		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 		h.Set("Content-Type", "text/plain; charset=utf-8")

@@ -2,11 +2,9 @@ package server
 
 import (
 	"hash/maphash"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/scanin/scanin/protocol"
 	"github.com/scanin/scanin/server/session"
 )
 
@@ -139,13 +137,4 @@ func (st *store) counts() (live, tombstones int) {
 		e.mu.Unlock()
 	})
 	return live, tombstones
-}
-
-// requesterOf is what the relay saw of a receiver: for the phone to show.
-func requesterOf(ip, userAgent, origin string) protocol.Requester {
-	const maxUA = 512 // a phone shows a line of it; no need to keep a novel
-	if len(userAgent) > maxUA {
-		userAgent = userAgent[:maxUA]
-	}
-	return protocol.Requester{IP: ip, UserAgent: userAgent, Origin: strings.Clone(origin)}
 }

@@ -1,0 +1,119 @@
+package rules
+
+import (
+	"time"
+
+	"github.com/scanin/scanin/protocol"
+)
+
+// MaxUserAgent is how much of a receiver's User-Agent the relay keeps in
+// requester.user_agent: a phone shows a line of it.
+const MaxUserAgent = 512
+
+// Listen is a receiver's listen request (docs/protocol.md 6.3) as the
+// transport read it: the path's sid, the query's parameters, and what the
+// handshake says. An empty parameter counts as absent.
+type Listen struct {
+	// SID is the {sid} of the path.
+	SID string
+	// App is the app parameter (its first value).
+	App string
+	// TTL is every ttl parameter in the order given; nil when there is
+	// none. More than one is an error.
+	TTL []string
+	// Origin is the origin parameter (its first value): the embedding
+	// page's origin, as the widget checked it.
+	Origin string
+	// Resume is the resume parameter (its first value).
+	Resume string
+	// OriginHeader is the handshake's Origin header; empty when there is
+	// none, as from native receivers.
+	OriginHeader string
+	// RelayOrigin is the relay's own public origin ("https://relay.example"),
+	// a widget origin for every app.
+	RelayOrigin string
+	// Handshake reports that the request is a WebSocket handshake
+	// (HTTP/1.1 or later, Connection: upgrade, Upgrade: websocket,
+	// Sec-WebSocket-Version: 13, a Sec-WebSocket-Key).
+	Handshake bool
+}
+
+// Listener is a listen that passed CheckListen.
+type Listener struct {
+	SID    string
+	App    *App
+	TTL    time.Duration // the ttl parameter, or the app's
+	Origin string
+	Resume string
+}
+
+// CheckListen applies the checks of a listen that need no session, in
+// docs/protocol.md 6.3's order: the sid, the app, the ttl, the origin
+// parameter, the Origin header, the handshake. What comes before them (the
+// relay shutting down, the rate limit) is the transport's; what comes after
+// needs the session: CheckNewSession or session.Session.CheckListen.
+func CheckListen(l Listen, apps Apps) (Listener, *protocol.Error) {
+	if err := CheckSessionID(l.SID); err != nil {
+		return Listener{}, err
+	}
+	app, err := apps.Lookup(l.App)
+	if err != nil {
+		return Listener{}, err
+	}
+	ttl := time.Duration(app.TTL) * time.Second
+	if l.TTL != nil {
+		if len(l.TTL) != 1 {
+			return Listener{}, newError(protocol.CodeBadRequest, "give ttl once")
+		}
+		d, err := protocol.ParseTTL(l.TTL[0])
+		if err != nil {
+			return Listener{}, newError(protocol.CodeBadRequest, err.Error())
+		}
+		ttl = d
+	}
+	if l.Origin != "" && !app.AllowsOrigin(l.Origin) {
+		return Listener{}, newError(protocol.CodeOriginDenied, "origin is not one of the app's origins")
+	}
+	if l.OriginHeader != "" && !app.AllowsWidgetOrigin(l.OriginHeader, l.RelayOrigin) {
+		return Listener{}, newError(protocol.CodeOriginDenied, "the page's Origin may not listen for this app")
+	}
+	if !l.Handshake {
+		return Listener{}, newError(protocol.CodeBadRequest, "listen is a WebSocket (RFC 6455, version 13)")
+	}
+	return Listener{SID: l.SID, App: app, TTL: ttl, Origin: l.Origin, Resume: l.Resume}, nil
+}
+
+// CheckNewSession is the listen's answer when the relay holds no session
+// for its sid: a resume value names a session that does not exist
+// (not_found); a relay that is full (it holds its maximum of live
+// sessions) is unavailable; otherwise nil, and the listen makes a session.
+func CheckNewSession(resume string, full bool) *protocol.Error {
+	if resume != "" {
+		return newError(protocol.CodeNotFound, "no such session to resume")
+	}
+	if full {
+		return AtCapacity()
+	}
+	return nil
+}
+
+// AtCapacity is the error of a listen that would make a session while the
+// relay holds its maximum of live sessions.
+func AtCapacity() *protocol.Error {
+	return newError(protocol.CodeUnavailable, "the relay is at capacity")
+}
+
+// ShuttingDown is the error of a listen while the relay stops.
+func ShuttingDown() *protocol.Error {
+	return newError(protocol.CodeUnavailable, "the relay is shutting down")
+}
+
+// NewRequester is what the relay records of a receiver when its listen
+// makes a session, for the phone to show: its address, its User-Agent cut
+// to MaxUserAgent bytes, and the listen's origin parameter.
+func NewRequester(ip, userAgent, origin string) protocol.Requester {
+	if len(userAgent) > MaxUserAgent {
+		userAgent = userAgent[:MaxUserAgent]
+	}
+	return protocol.Requester{IP: ip, UserAgent: userAgent, Origin: origin}
+}
