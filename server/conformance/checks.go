@@ -451,6 +451,61 @@ func (s *suite) ping(t *testing.T) {
 	<-readDone
 }
 
+// receiverPing checks the receiver's keepalive: each {"type":"ping"} gets
+// exactly {"type":"pong"} at once, however often it comes and whatever the
+// session's state, and changes nothing: the session is still waiting, is
+// scanned by the first read, and hands its message over.
+func (s *suite) receiverPing(t *testing.T) {
+	ss := newSession(t)
+	r := s.c.listen(t, ss.sid, listenOpts{origin: s.tg.Origin})
+	ping := func(what string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := r.conn.Write(ctx, websocket.MessageText, []byte(protocol.PingJSON)); err != nil {
+			t.Fatalf("%s: failed to send a ping: %v", what, err)
+		}
+		raw, code := r.nextOrClose(t, 5*time.Second)
+		if raw == nil {
+			t.Fatalf("%s: the relay closed with %d, want %s", what, code, protocol.PongJSON)
+		}
+		if string(raw) != protocol.PongJSON {
+			t.Fatalf("%s: the relay answered %s, want exactly %s", what, raw, protocol.PongJSON)
+		}
+	}
+	for i := range 5 {
+		ping("ping " + strconv.Itoa(i+1) + " while waiting")
+	}
+
+	var info protocol.SessionInfo
+	a := s.c.read(t, ss.sid)
+	if err := json.Unmarshal(a.body, &info); err != nil || info.State != protocol.StateWaiting || info.ExpiresAt != r.ready.ExpiresAt {
+		t.Errorf("GET after pings: %d %s, want state waiting and expires_at %d", a.status, a.body, r.ready.ExpiresAt)
+	}
+	if raw, _ := r.next(t, 5*time.Second); string(raw) != `{"type":"scanned"}` {
+		t.Fatalf("after the read the receiver got %s, want {\"type\":\"scanned\"}", raw)
+	}
+	ping("ping when scanned")
+
+	sealed := ss.seal(t, s.tg.App, "after the pings")
+	done := make(chan answer, 1)
+	go func() { done <- s.c.deliver(t, ss.sid, sealed) }()
+	_, f := r.next(t, 5*time.Second)
+	if f.Type != protocol.FrameSealed || !bytes.Equal(f.Sealed, sealed) {
+		t.Fatalf("receiver got %s, want the sealed message", f.Type)
+	}
+	ping("ping while deciding on a message")
+	ping("another ping while deciding")
+	if m := ss.open(t, s.tg.App, f.Sealed); m.Data != "after the pings" {
+		t.Errorf("opened %q", m.Data)
+	}
+	r.send(t, protocol.Frame{Type: protocol.FrameAck})
+	wantState(t, "POST after pings", <-done, 200, protocol.StateDelivered)
+	if raw, code := r.nextOrClose(t, 5*time.Second); raw != nil || code != websocket.StatusNormalClosure {
+		t.Errorf("after the ack: frame %s / close %d, want close 1000", raw, code)
+	}
+}
+
 func (s *suite) sizeCaps(t *testing.T) {
 	max := s.tg.MaxSealedSize
 	sid := protocol.NewSessionID()
@@ -521,6 +576,7 @@ func (s *suite) badFrame(t *testing.T) {
 		"unknown type":   `{"type":"sealed","data":"AAAA"}`,
 		"reject no why":  `{"type":"reject"}`,
 		"reject bad why": `{"type":"reject","reason":"because"}`,
+		"a relay's pong": protocol.PongJSON,
 	}
 	for why, frame := range cases {
 		r := s.c.listen(t, protocol.NewSessionID(), listenOpts{})

@@ -131,6 +131,7 @@ func Run(t *testing.T, tg Target) {
 	t.Run("Conflict", s.conflict)
 	t.Run("Deny", s.deny)
 	t.Run("SizeCaps", s.sizeCaps)
+	t.Run("ReceiverPing", s.receiverPing)
 	t.Run("BadFrame", s.badFrame)
 	t.Run("Race", s.race)
 }
