@@ -1,0 +1,210 @@
+// The edge relay on Cloudflare Workers (workerd locally): a front Worker
+// that sends each request to its session's Durable Object, and that
+// Durable Object class. Every rule of docs/protocol.md is Go's (rules.wasm,
+// built from server/edge/wasm); this file does only what the platform
+// needs: routing, the WebSocket upgrade, the hibernation handlers, storage
+// and alarms. Go is called synchronously, once per event, with the
+// session's stored bytes and the time, and returns what to do.
+
+import "./wasm_exec.js"; // the Go toolchain's, copied by build.sh; sets globalThis.Go
+import rulesModule from "./rules.wasm";
+
+// The isolate's one Go instance, shared by the front Worker and every
+// Durable Object in the isolate. Started on first use, inside a request,
+// where the platform allows crypto.getRandomValues.
+let rules;
+async function goRules() {
+  if (!rules) {
+    const go = new Go();
+    const instance = await WebAssembly.instantiate(rulesModule, go.importObject);
+    go.run(instance); // runs main until it blocks, having set scaninEdge
+    rules = globalThis.scaninEdge;
+  }
+  return rules;
+}
+
+// respond makes a Response from Go's {status, headers, body}.
+function respond(r) {
+  return new Response(r.status === 204 || r.body === "" ? null : r.body, {
+    status: r.status,
+    headers: r.headers,
+  });
+}
+
+export default {
+  async fetch(request, env) {
+    const go = await goRules();
+    const url = new URL(request.url);
+    const h = (name) => request.headers.get(name) ?? "";
+    const r = go.route({
+      method: request.method, path: url.pathname, query: url.search.slice(1), base: url.origin,
+      origin: h("Origin"), connection: h("Connection"), upgrade: h("Upgrade"),
+      wsVersion: h("Sec-WebSocket-Version"), wsKey: h("Sec-WebSocket-Key"),
+      contentLength: h("Content-Length"), userAgent: h("User-Agent"),
+      // Set by Cloudflare; locally, workerd.capnp injects 127.0.0.1.
+      ip: h("CF-Connecting-IP"),
+    });
+    if (r.response) return respond(r.response);
+    // One object per session: its socket and its senders meet there.
+    const stub = env.SESSIONS.get(env.SESSIONS.idFromName(r.sid));
+    const headers = new Headers(request.headers);
+    headers.set("X-Scanin-Event", r.forward); // overwrites any a client sent
+    headers.set("X-Scanin-Read-Body", String(r.readBody));
+    return stub.fetch(new Request(request, { headers }));
+  },
+};
+
+// readCapped reads a request body of at most max bytes.
+async function readCapped(request, max) {
+  const chunks = [];
+  let total = 0;
+  if (request.body) {
+    const reader = request.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > max) {
+        await reader.cancel();
+        return { tooLarge: true };
+      }
+      chunks.push(value);
+    }
+  }
+  const body = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    body.set(c, off);
+    off += c.length;
+  }
+  return { body, tooLarge: false };
+}
+
+// CLOSED marks, in a socket's attachment, a socket the session no longer
+// uses (closed by the relay, replaced, or closed by the peer), so its late
+// events are ignored.
+const CLOSED = "closed";
+
+export class Session {
+  constructor(ctx) {
+    this.ctx = ctx;
+    this.waiters = []; // POSTs waiting for the receiver's answer
+    // The receiver's keepalive is answered by the platform without waking
+    // this object (docs/protocol.md, receiver pings).
+    ctx.setWebSocketAutoResponse(
+      new WebSocketRequestResponsePair('{"type":"ping"}', '{"type":"pong"}'));
+  }
+
+  // event runs one Go event on the session: fn(go, sessionBytes). The
+  // session is read from storage once per object life and cached; between
+  // reading this.session and apply nothing awaits, so events never
+  // interleave inside Go.
+  async event(fn) {
+    const go = await goRules();
+    if (this.session === undefined) {
+      const stored = (await this.ctx.storage.get("s")) ?? null;
+      if (this.session === undefined) this.session = stored;
+    }
+    const r = fn(go, this.session);
+    this.apply(r);
+    return r;
+  }
+
+  // receiver is the attached receiver's socket, or undefined.
+  receiver() {
+    return this.ctx.getWebSockets().find((ws) => ws.deserializeAttachment() !== CLOSED);
+  }
+
+  closeSocket(ws, c) {
+    ws.serializeAttachment(CLOSED);
+    try {
+      ws.close(c.code, c.reason);
+    } catch {
+      // already closed by the peer
+    }
+  }
+
+  // apply carries out Go's result in the order package edge documents.
+  apply(r) {
+    const storage = this.ctx.storage;
+    if (r.delete) {
+      this.session = null;
+      storage.deleteAll();
+      storage.deleteAlarm();
+    } else if (r.session) {
+      this.session = r.session;
+      storage.put("s", r.session); // output gates hold replies until it is written
+    }
+    if (r.alarm) storage.setAlarm(r.alarm);
+    const ws = this.receiver();
+    if (ws) {
+      try {
+        for (const f of r.frames) ws.send(f);
+      } catch {
+        // The peer is gone and its close event is on its way; that event
+        // detaches it. A POST sent to it waits out the ack wait (pending).
+      }
+      if (r.close) this.closeSocket(ws, r.close);
+    }
+    if (r.settle) {
+      for (const w of this.waiters) w(r.settle);
+      this.waiters = [];
+    }
+  }
+
+  async fetch(request) {
+    const forward = request.headers.get("X-Scanin-Event");
+    const max = Number(request.headers.get("X-Scanin-Read-Body"));
+    const { body = null, tooLarge = false } = max > 0 ? await readCapped(request, max) : {};
+    let pair;
+    const r = await this.event((go, s) => {
+      const r = go.request(forward, s, body, tooLarge, Date.now());
+      if (r.accept) {
+        // Attach the new socket before apply sends it its frames.
+        const old = this.receiver();
+        if (old && r.replace) this.closeSocket(old, r.replace);
+        pair = new WebSocketPair();
+        this.ctx.acceptWebSocket(pair[1]);
+      }
+      return r;
+    });
+    if (pair) return new Response(null, { status: 101, webSocket: pair[0] });
+    if (!r.wait) return respond(r.response);
+    // Hold the POST until the receiver answers (apply's settle) or the
+    // ack wait ends.
+    return new Promise((resolve) => {
+      const waiter = (settle) => {
+        clearTimeout(timer);
+        resolve(respond(settle));
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        resolve(respond(r.pending));
+      }, Math.max(0, r.wait - Date.now()));
+      this.waiters.push(waiter);
+    });
+  }
+
+  async webSocketMessage(ws, data) {
+    if (ws.deserializeAttachment() === CLOSED) return;
+    await this.event((go, s) => go.frame(s, data, Date.now()));
+  }
+
+  async webSocketClose(ws) {
+    await this.detach(ws);
+  }
+
+  async webSocketError(ws) {
+    await this.detach(ws);
+  }
+
+  async detach(ws) {
+    if (ws.deserializeAttachment() === CLOSED) return;
+    this.closeSocket(ws, { code: 1000, reason: "" }); // completes the close handshake
+    await this.event((go, s) => go.closed(s, Date.now()));
+  }
+
+  async alarm() {
+    await this.event((go, s) => go.alarm(s, Date.now()));
+  }
+}

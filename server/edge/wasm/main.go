@@ -1,0 +1,111 @@
+//go:build js && wasm
+
+// Command wasm is the edge relay's rules as WebAssembly for workerd: it
+// sets globalThis.scaninEdge to an object of synchronous functions, one
+// per event, which src/worker.js calls (see package edge). main returns to
+// JavaScript once they are set and nothing of Go runs between calls: no
+// goroutine, no timer.
+package main
+
+import (
+	"syscall/js"
+	"time"
+
+	"github.com/scanin/scanin/server/edge"
+)
+
+func main() {
+	rl := edge.New()
+	api := js.Global().Get("Object").New()
+	// route(request) -> {response} or {sid, forward, readBody}
+	api.Set("route", js.FuncOf(func(_ js.Value, a []js.Value) any {
+		r := a[0]
+		str := func(k string) string { return r.Get(k).String() }
+		out := rl.Route(edge.Request{
+			Method: str("method"), Path: str("path"), RawQuery: str("query"), Base: str("base"),
+			Origin: str("origin"), Connection: str("connection"), Upgrade: str("upgrade"),
+			WSVersion: str("wsVersion"), WSKey: str("wsKey"), ContentLength: str("contentLength"),
+			UserAgent: str("userAgent"), IP: str("ip"),
+		})
+		if out.Response != nil {
+			return map[string]any{"response": response(out.Response)}
+		}
+		return map[string]any{"sid": out.SID, "forward": out.Forward, "readBody": out.ReadBody}
+	}))
+	// request(forward, session, body, tooLarge, nowMs) -> result
+	api.Set("request", js.FuncOf(func(_ js.Value, a []js.Value) any {
+		return result(rl.Request(a[0].String(), goBytes(a[1]), goBytes(a[2]), a[3].Bool(), at(a[4])))
+	}))
+	// frame(session, data, nowMs) -> result; data is a string (a text
+	// frame) or an ArrayBuffer (a binary one)
+	api.Set("frame", js.FuncOf(func(_ js.Value, a []js.Value) any {
+		if a[1].Type() == js.TypeString {
+			return result(rl.Frame(goBytes(a[0]), []byte(a[1].String()), false, at(a[2])))
+		}
+		data := goBytes(js.Global().Get("Uint8Array").New(a[1]))
+		return result(rl.Frame(goBytes(a[0]), data, true, at(a[2])))
+	}))
+	// closed(session, nowMs) -> result
+	api.Set("closed", js.FuncOf(func(_ js.Value, a []js.Value) any {
+		return result(rl.Closed(goBytes(a[0]), at(a[1])))
+	}))
+	// alarm(session, nowMs) -> result
+	api.Set("alarm", js.FuncOf(func(_ js.Value, a []js.Value) any {
+		return result(rl.Alarm(goBytes(a[0]), at(a[1])))
+	}))
+	js.Global().Set("scaninEdge", api)
+	select {} // keep the functions alive; JavaScript calls them
+}
+
+func at(v js.Value) time.Time { return time.UnixMilli(int64(v.Float())) }
+
+// goBytes copies a Uint8Array; null or undefined is nil.
+func goBytes(v js.Value) []byte {
+	if v.IsNull() || v.IsUndefined() {
+		return nil
+	}
+	b := make([]byte, v.Get("length").Int())
+	js.CopyBytesToGo(b, v)
+	return b
+}
+
+func jsBytes(b []byte) js.Value {
+	v := js.Global().Get("Uint8Array").New(len(b))
+	js.CopyBytesToJS(v, b)
+	return v
+}
+
+func response(r *edge.Response) any {
+	if r == nil {
+		return nil
+	}
+	h := make([]any, len(r.Headers))
+	for i, kv := range r.Headers {
+		h[i] = []any{kv[0], kv[1]}
+	}
+	return map[string]any{"status": r.Status, "headers": h, "body": r.Body}
+}
+
+func closeOf(c *edge.Close) any {
+	if c == nil {
+		return nil
+	}
+	return map[string]any{"code": c.Code, "reason": c.Reason}
+}
+
+func result(r edge.Result) any {
+	frames := make([]any, len(r.Frames))
+	for i, f := range r.Frames {
+		frames[i] = f
+	}
+	var s any
+	if r.Session != nil {
+		s = jsBytes(r.Session)
+	}
+	return map[string]any{
+		"session": s, "delete": r.Delete, "alarm": float64(r.Alarm), "accept": r.Accept,
+		"replace": closeOf(r.Replace), "frames": frames, "close": closeOf(r.Close),
+		"settle": response(r.Settle), "response": response(r.Response),
+		"wait": float64(r.Wait), "pending": response(r.Pending),
+	}
+}

@@ -1,0 +1,47 @@
+# workerd configuration for serving the edge relay locally, as
+# `./build.sh edge` does (it builds dist/ first):
+#
+#   workerd serve --experimental workerd.capnp \
+#     --socket-addr http=127.0.0.1:8787 --directory-path do-storage=/some/dir
+#
+# Durable Object storage is on disk (localDisk, hence --experimental), so
+# an object evicted while its receiver waits (hibernation) keeps its
+# session and alarm; in-memory storage would lose both.
+using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [
+    (name = "relay", worker = .relay),
+    # The path is a placeholder: build.sh gives a fresh directory with
+    # --directory-path.
+    (name = "do-storage", disk = (path = "/nonexistent/scanin-edge", writable = true)),
+  ],
+  sockets = [(name = "http", address = "127.0.0.1:8787", service = "relay", http = .http)],
+);
+
+# Cloudflare sets CF-Connecting-IP to the client's address. This socket
+# listens on loopback only, so every client is 127.0.0.1; injecting the
+# header also replaces any value a client sent.
+const http :Workerd.HttpOptions = (
+  injectRequestHeaders = [(name = "CF-Connecting-IP", value = "127.0.0.1")],
+);
+
+const relay :Workerd.Worker = (
+  # At or before the workerd build's date (1.20261117.1).
+  compatibilityDate = "2026-11-01",
+  modules = [
+    (name = "worker.js", esModule = embed "src/worker.js"),
+    (name = "wasm_exec.js", esModule = embed "dist/wasm_exec.js"),
+    (name = "rules.wasm", wasm = embed "dist/rules.wasm"),
+  ],
+  durableObjectNamespaces = [
+    (className = "Session", uniqueKey = "scanin-edge-session", enableSql = true),
+  ],
+  durableObjectStorage = (localDisk = "do-storage"),
+  bindings = [
+    (name = "SESSIONS", durableObjectNamespace = "Session"),
+    # "off" under --no-rate-limit. Rate limits are not implemented at the
+    # edge yet, so this only records what was asked for.
+    (name = "RATE_LIMIT", fromEnvironment = "SCANIN_EDGE_RATE_LIMIT"),
+  ],
+);
