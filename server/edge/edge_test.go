@@ -36,13 +36,19 @@ func TestMain(m *testing.M) {
 
 // TestConformance starts the edge relay the way a user does,
 // `./build.sh edge --port PORT --no-rate-limit`, which builds it and serves
-// it under workerd, and runs the conformance suite against it.
+// it under workerd with on-disk storage, and runs the conformance suite and
+// the hibernation checks against it.
 func TestConformance(t *testing.T) {
 	if _, err := os.Stat("node_modules/@cloudflare/workerd-linux-64/bin/workerd"); err != nil {
 		t.Skip("server/edge/node_modules is missing: run `npm ci` in server/edge (./build.sh test does it first)")
 	}
 	url := startEdge(t, "--no-rate-limit")
 	conformance.Run(t, conformance.Target{URL: url})
+	// In parallel with the suite's slow checks.
+	t.Run("Hibernation", func(t *testing.T) {
+		t.Parallel()
+		testHibernation(t, url)
+	})
 }
 
 // lockedBuffer collects a process's output for the test log.
