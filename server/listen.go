@@ -225,22 +225,9 @@ func (rl *Relay) serveListen(w http.ResponseWriter, r *http.Request) {
 // isHandshake reports whether a listen is a WebSocket handshake, checked
 // before any session is touched.
 func isHandshake(r *http.Request) bool {
+	h := r.Header
 	return r.ProtoAtLeast(1, 1) &&
-		headerHasToken(r.Header, "Connection", "upgrade") &&
-		headerHasToken(r.Header, "Upgrade", "websocket") &&
-		r.Header.Get("Sec-WebSocket-Version") == "13" &&
-		r.Header.Get("Sec-WebSocket-Key") != ""
-}
-
-func headerHasToken(h http.Header, key, token string) bool {
-	for _, v := range h.Values(key) {
-		for _, t := range strings.Split(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), token) {
-				return true
-			}
-		}
-	}
-	return false
+		rules.WebSocketHandshake(h.Values("Connection"), h.Values("Upgrade"), h.Get("Sec-WebSocket-Version"), h.Get("Sec-WebSocket-Key"))
 }
 
 // checkListen answers, before the upgrade, whether a listen would be

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"strings"
 	"time"
 
 	"github.com/scanin/scanin/protocol"
@@ -32,9 +33,8 @@ type Listen struct {
 	// RelayOrigin is the relay's own public origin ("https://relay.example"),
 	// a widget origin for every app.
 	RelayOrigin string
-	// Handshake reports that the request is a WebSocket handshake
-	// (HTTP/1.1 or later, Connection: upgrade, Upgrade: websocket,
-	// Sec-WebSocket-Version: 13, a Sec-WebSocket-Key).
+	// Handshake reports that the request is a WebSocket handshake:
+	// HTTP/1.1 or later, and WebSocketHandshake of its headers.
 	Handshake bool
 }
 
@@ -116,4 +116,25 @@ func NewRequester(ip, userAgent, origin string) protocol.Requester {
 		userAgent = userAgent[:MaxUserAgent]
 	}
 	return protocol.Requester{IP: ip, UserAgent: userAgent, Origin: origin}
+}
+
+// WebSocketHandshake reports whether a request's headers make it a
+// WebSocket handshake (RFC 6455, version 13): a Connection header with the
+// token upgrade, an Upgrade header with the token websocket (tokens are
+// compared case-insensitively, in comma-separated lists, over every value
+// of the header), Sec-WebSocket-Version 13 and a Sec-WebSocket-Key. The
+// transport checks the HTTP version (1.1 or later) itself.
+func WebSocketHandshake(connection, upgrade []string, version, key string) bool {
+	return hasToken(connection, "upgrade") && hasToken(upgrade, "websocket") && version == "13" && key != ""
+}
+
+func hasToken(values []string, token string) bool {
+	for _, v := range values {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -371,3 +371,30 @@ func TestActionClose(t *testing.T) {
 		}
 	}
 }
+
+func TestWebSocketHandshake(t *testing.T) {
+	const key = "dGhlIHNhbXBsZSBub25jZQ=="
+	up, ws := []string{"Upgrade"}, []string{"websocket"}
+	for _, c := range []struct {
+		what                string
+		connection, upgrade []string
+		version, key        string
+		want                bool
+	}{
+		{"browser", up, ws, "13", key, true},
+		{"lists and case", []string{"keep-alive, UPGRADE"}, []string{"h2c , WebSocket"}, "13", key, true},
+		{"several values", []string{"keep-alive", "upgrade"}, ws, "13", key, true},
+		{"no Connection", nil, ws, "13", key, false},
+		{"Connection without upgrade", []string{"keep-alive"}, ws, "13", key, false},
+		{"upgrade as a substring", []string{"upgrades"}, ws, "13", key, false},
+		{"no Upgrade", up, nil, "13", key, false},
+		{"Upgrade h2c", up, []string{"h2c"}, "13", key, false},
+		{"version 8", up, ws, "8", key, false},
+		{"no version", up, ws, "", key, false},
+		{"no key", up, ws, "13", "", false},
+	} {
+		if got := WebSocketHandshake(c.connection, c.upgrade, c.version, c.key); got != c.want {
+			t.Errorf("%s: %v, want %v", c.what, got, c.want)
+		}
+	}
+}
