@@ -19,8 +19,9 @@
 //   - GET /v1/apps/{app}: Apps.Lookup, then App.Config with the relay's
 //     public base URL for the body; an error goes out as ErrorAnswer.
 //   - A listen (GET /v1/sessions/{sid}/listen), after the platform's rate
-//     limit: fill a Listen from the path, the query and the headers and call
-//     CheckListen; refuse with ErrorAnswer before the upgrade on an error.
+//     limit: fill a Listen from the path, the query and the headers
+//     (WebSocketHandshake for its Handshake) and call CheckListen; refuse
+//     with ErrorAnswer before the upgrade on an error.
 //     With no stored session, CheckNewSession decides between a new session
 //     and an error; with one, session.Session.CheckListen does. After the
 //     upgrade, make the session with session.New (NewRequester for what the
@@ -30,7 +31,9 @@
 //     answered with protocol.PongJSON and nothing else: no session to load,
 //     nothing to store (at the edge a WebSocket auto-response for the exact
 //     bytes protocol.PingJSON does it without waking the object; a ping
-//     written differently reaches Go and gets the same answer). ActionAck
+//     written differently reaches Go and gets the same answer; the
+//     self-hosted relay takes the session's lock only to keep the pong in
+//     line with other frames). ActionAck
 //     and ActionReject are session.Session.Ack and Reject. ActionBad and
 //     ActionTooBig detach the receiver (session.Session.Detach) and close
 //     its socket with Action.Close.
