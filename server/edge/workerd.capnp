@@ -30,9 +30,11 @@ const relay :Workerd.Worker = (
   # At or before the workerd build's date (1.20261117.1).
   compatibilityDate = "2026-11-01",
   modules = [
-    (name = "worker.js", esModule = embed "src/worker.js"),
-    (name = "wasm_exec.js", esModule = embed "dist/wasm_exec.js"),
-    (name = "rules.wasm", wasm = embed "dist/rules.wasm"),
+    # Named by their paths, so worker.js's relative imports resolve as
+    # they do for wrangler.
+    (name = "src/worker.js", esModule = embed "src/worker.js"),
+    (name = "dist/wasm_exec.js", esModule = embed "dist/wasm_exec.js"),
+    (name = "dist/rules.wasm", wasm = embed "dist/rules.wasm"),
   ],
   durableObjectNamespaces = [
     (className = "Session", uniqueKey = "scanin-edge-session", enableSql = true),

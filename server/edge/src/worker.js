@@ -6,8 +6,10 @@
 // and alarms. Go is called synchronously, once per event, with the
 // session's stored bytes and the time, and returns what to do.
 
-import "./wasm_exec.js"; // the Go toolchain's, copied by build.sh; sets globalThis.Go
-import rulesModule from "./rules.wasm";
+// Both built by `./build.sh edge` into dist/; the same paths serve
+// workerd.capnp and wrangler.jsonc.
+import "../dist/wasm_exec.js"; // the Go toolchain's; sets globalThis.Go
+import rulesModule from "../dist/rules.wasm";
 
 // The isolate's one Go instance, shared by the front Worker and every
 // Durable Object in the isolate. Started on first use, inside a request,
