@@ -1,7 +1,8 @@
 // Package policy is how a scanin receiver behaves when it is not simply
 // waiting for a phone: how long it waits before reconnecting, when it stops
-// showing fresh codes, and what a closed socket or a refused listen means
-// (retry, rotate to a new code, or give up). The browser widget (widget/)
+// showing fresh codes, what a closed socket or a refused listen means
+// (retry, rotate to a new code, or give up), and when it pings a quiet
+// relay or takes a connection that stopped answering for dead. The browser widget (widget/)
 // and the terminal receiver (receiver/, behind scanin receive) both follow
 // it, so the same relay answer makes both do the same thing.
 //
