@@ -212,15 +212,7 @@ func (rl *Relay) apply(e *entry, o session.Outcome) {
 			e.rcv = nil
 		}
 	}
-	if o.Settle != nil {
-		for _, w := range e.waiters {
-			w <- *o.Settle
-		}
-		e.waiters = nil
-		if o.Settle.Err != nil && o.Settle.Err.Code == protocol.CodeRejected {
-			rl.metrics.handoff(string(protocol.CodeRejected))
-		}
-	}
+	// The counters first: a sender who has its answer finds them counted.
 	if o.Latency > 0 {
 		rl.metrics.latency.observe(o.Latency)
 	}
@@ -233,6 +225,15 @@ func (rl *Relay) apply(e *entry, o session.Outcome) {
 		rl.metrics.handoff(outcome)
 		rl.log.Info("session ended", "sid_hash", sidHash(e.s.ID), "app", e.s.App, "outcome", outcome,
 			"age_ms", e.s.EndedAt.Sub(e.s.StartedAt).Milliseconds())
+	}
+	if o.Settle != nil {
+		if o.Settle.Err != nil && o.Settle.Err.Code == protocol.CodeRejected {
+			rl.metrics.handoff(string(protocol.CodeRejected))
+		}
+		for _, w := range e.waiters {
+			w <- *o.Settle
+		}
+		e.waiters = nil
 	}
 }
 
