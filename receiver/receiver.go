@@ -15,6 +15,11 @@
 // leaves the listen request's origin parameter out: there is no embedding
 // page. A dropped connection is resumed with the relay's resume value, so a
 // message delivered meanwhile is not lost.
+//
+// While Next waits, a connection on which the relay sent nothing for 25 s,
+// not even a WebSocket ping, gets a {"type":"ping"} frame, which every relay
+// answers with {"type":"pong"}; one that then stays silent for another 25 s
+// is taken for dead and resumed (policy.Keepalive, Config.PingInterval).
 package receiver
 
 import (
@@ -27,6 +32,7 @@ import (
 	"time"
 
 	"github.com/scanin/scanin/protocol"
+	"github.com/scanin/scanin/receiver/policy"
 )
 
 // Config says which relay and app a Receiver works for.
@@ -43,6 +49,12 @@ type Config struct {
 	// UserAgent is what the relay shows a phone about this receiver; empty
 	// means DefaultUserAgent(), which phones name "scanin terminal".
 	UserAgent string
+	// PingInterval is how long a connection may stay silent before the
+	// receiver pings the relay, and then how long it waits for any frame
+	// before it takes the connection for dead and resumes
+	// (policy.Keepalive). 0 means policy.PingAfter, the protocol's 25 s;
+	// it may be shorter (tests), not longer.
+	PingInterval time.Duration
 }
 
 // DefaultUserAgent is "scanin-receive/1 (Linux)" and the like, which the
@@ -80,6 +92,12 @@ func New(ctx context.Context, cfg Config) (*Receiver, error) {
 	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = DefaultUserAgent()
+	}
+	switch {
+	case cfg.PingInterval == 0:
+		cfg.PingInterval = policy.PingAfter
+	case cfg.PingInterval < 0 || cfg.PingInterval > policy.PingAfter:
+		return nil, fmt.Errorf("ping interval %v: must be above 0 and at most %v", cfg.PingInterval, policy.PingAfter)
 	}
 	r := &Receiver{cfg: cfg, relay: relay, client: cfg.HTTPClient}
 	if r.client == nil {
@@ -160,7 +178,7 @@ func (r *Receiver) Listen(ctx context.Context) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("failed to make a key: %w", err)
 	}
-	s := &Session{r: r, sid: protocol.NewSessionID(), key: key}
+	s := &Session{r: r, sid: protocol.NewSessionID(), key: key, epoch: time.Now()}
 	s.link = protocol.Link{Base: r.app.LinkBase, App: r.cfg.App, SessionID: s.sid, PublicKey: key.PublicKey(), Relay: r.relay}
 	if err := s.connect(ctx, ""); err != nil {
 		key.Destroy()

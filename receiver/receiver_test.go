@@ -93,6 +93,8 @@ func TestNewRefuses(t *testing.T) {
 		{"long ttl", Config{Relay: relay.URL(), App: "demo", TTL: 301 * time.Second}, "ttl"},
 		{"fractional ttl", Config{Relay: relay.URL(), App: "demo", TTL: 20500 * time.Millisecond}, "ttl"},
 		{"unknown app", Config{Relay: relay.URL(), App: "nope"}, "not_found"},
+		{"negative ping interval", Config{Relay: relay.URL(), App: "demo", PingInterval: -time.Second}, "ping interval"},
+		{"ping interval over the protocol's", Config{Relay: relay.URL(), App: "demo", PingInterval: policy.PingAfter + time.Millisecond}, "ping interval"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := New(ctx, tc.cfg)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -62,6 +63,14 @@ type Session struct {
 	expiresAt time.Time // on this machine's clock (policy.Deadline)
 	resume    string
 	ended     bool
+
+	// Keepalive (policy.Keepalive): when the relay's last frame arrived on
+	// conn, as time since epoch (the monotonic clock), which the WebSocket
+	// ping callback writes while a keepalive goroutine reads; and when
+	// this receiver last pinged on conn (zero for not yet).
+	epoch  time.Time
+	heard  atomic.Int64
+	pinged time.Time
 }
 
 // Link returns the link the QR code holds.
@@ -92,12 +101,15 @@ func (s *Session) Close() {
 // returned as EventRejected, and the session goes on waiting. A dropped
 // connection is resumed until the session expires; what a close or a
 // refusal means is package policy's to say, as for the browser widget.
+// While it waits, Next keeps the connection alive (policy.Keepalive): it
+// pings a quiet relay and resumes a connection that stopped answering.
+// Frames it cannot read, such as a later revision's, are ignored.
 func (s *Session) Next(ctx context.Context) (Event, error) {
 	if s.ended {
 		return Event{}, ErrEnded
 	}
 	for {
-		_, data, err := s.conn.Read(ctx)
+		data, err := s.read(ctx)
 		if err != nil {
 			if ev, end, err := s.readFailed(ctx, err); end {
 				return ev, err
@@ -106,11 +118,14 @@ func (s *Session) Next(ctx context.Context) (Event, error) {
 		}
 		f, err := protocol.ParseFrame(data)
 		if err != nil {
-			s.end()
-			return Event{}, fmt.Errorf("failed to read the relay's frame: %w", err)
+			// A frame type this version does not know (docs/protocol.md
+			// 6.4: receivers ignore them, so that later revisions can add
+			// some), or one it cannot read, as the widget ignores it too.
+			continue
 		}
 		switch f.Type {
 		case protocol.FrameReady: // after a resume: nothing new
+		case protocol.FramePong: // the answer to a ping: read() heard it
 		case protocol.FrameScanned:
 			return Event{Type: EventScanned}, nil
 		case protocol.FrameDenied:
@@ -130,11 +145,72 @@ func (s *Session) Next(ctx context.Context) (Event, error) {
 			// The answer was lost with the connection, which is resumed:
 			// the relay hands the sealed message over again.
 		default:
-			s.end()
-			return Event{}, fmt.Errorf("failed to follow the relay: unexpected %q frame", f.Type)
+			// A receiver's frame (ack, reject, ping) from the relay makes no
+			// sense; like an unknown frame, it changes nothing.
 		}
 	}
 }
+
+// read reads the relay's next frame, keeping the connection alive while
+// it waits: a goroutine pings a quiet relay, and closes a connection on
+// which nothing answered the ping (policy.Keepalive), which fails the read
+// with errRelaySilent.
+func (s *Session) read(ctx context.Context) ([]byte, error) {
+	stop := make(chan struct{})
+	dead := make(chan bool, 1)
+	go func() { dead <- s.keepalive(ctx, stop) }()
+	_, data, err := s.conn.Read(ctx)
+	close(stop)
+	if <-dead && err != nil {
+		return nil, errRelaySilent
+	}
+	if err == nil {
+		s.hear()
+	}
+	return data, err
+}
+
+// keepalive does what policy.Keepalive says until stop is closed, and
+// reports whether it closed the connection as dead.
+func (s *Session) keepalive(ctx context.Context, stop <-chan struct{}) (dead bool) {
+	interval := s.r.cfg.PingInterval
+	var t *time.Timer
+	for {
+		now := time.Now()
+		beat, next := policy.Keepalive(s.epoch.Add(time.Duration(s.heard.Load())), s.pinged, interval, now)
+		switch beat {
+		case policy.Ping:
+			s.pinged = now
+			// Write may run beside Read. A write that cannot finish
+			// within the interval closes the connection, and the read
+			// fails as after any drop.
+			wctx, cancel := context.WithTimeout(ctx, interval)
+			err := s.conn.Write(wctx, websocket.MessageText, []byte(protocol.PingJSON))
+			cancel()
+			if err != nil {
+				return false // the read fails too, and its error says why
+			}
+		case policy.Dead:
+			s.conn.CloseNow()
+			return true
+		}
+		if t == nil {
+			t = time.NewTimer(time.Until(next))
+			defer t.Stop()
+		} else {
+			t.Reset(time.Until(next))
+		}
+		select {
+		case <-stop:
+			return false
+		case <-t.C:
+		}
+	}
+}
+
+// hear notes that a frame from the relay arrived just now: a text frame,
+// or a WebSocket ping, which only a relay that is there can send.
+func (s *Session) hear() { s.heard.Store(int64(time.Since(s.epoch))) }
 
 // open opens a sealed message and answers the relay. answered is false
 // when the connection dropped before the answer went out and was resumed.
@@ -180,6 +256,11 @@ func (s *Session) readFailed(ctx context.Context, err error) (ev Event, end bool
 	return Event{}, true, fmt.Errorf("the relay ended the session: %w", err)
 }
 
+// errRelaySilent reports a connection on which the relay answered nothing,
+// not even a ping, for another ping interval (policy.Dead). It is resumed
+// as after a drop.
+var errRelaySilent = errors.New("the relay did not answer a ping")
+
 // errMissedDeadline reports a code whose time ran out while the relay
 // could not be reached: the session is expired whatever the relay says
 // when it is back, so the code rotates.
@@ -194,6 +275,8 @@ func action(err error) policy.Action {
 	switch {
 	case errors.Is(err, errMissedDeadline):
 		return policy.Rotate
+	case errors.Is(err, errRelaySilent):
+		return policy.Retry // policy.Dead says: resume
 	case errors.As(err, &perr):
 		return policy.AfterError(perr.Code)
 	case errors.As(err, &ce):
@@ -231,7 +314,17 @@ func (s *Session) connect(ctx context.Context, resume string) error {
 	ttl := int(r.cfg.TTL / time.Second)
 	u := protocol.ListenURL(r.relay, s.sid, protocol.ListenParams{App: r.cfg.App, TTL: ttl, Resume: resume})
 	header := http.Header{"User-Agent": {r.cfg.UserAgent}}
-	conn, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: r.client, HTTPHeader: header})
+	conn, resp, err := websocket.Dial(ctx, u, &websocket.DialOptions{
+		HTTPClient: r.client,
+		HTTPHeader: header,
+		// A relay that can send WebSocket pings does (docs/protocol.md
+		// 6.4); each one proves the connection, so this receiver pings
+		// only a relay that does not.
+		OnPingReceived: func(context.Context, []byte) bool {
+			s.hear()
+			return true // and answer it
+		},
+	})
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			var body []byte
@@ -263,6 +356,8 @@ func (s *Session) connect(ctx context.Context, resume string) error {
 		return fmt.Errorf("failed to listen: the relay's first frame is not ready: %q", data)
 	}
 	s.conn, s.resume = conn, f.Resume
+	s.hear()
+	s.pinged = time.Time{}
 	if s.expiresAt.IsZero() {
 		// The first ready sets the deadline; a resume's repeats it, and a
 		// clock that fell back to the ttl must not move it.
