@@ -601,3 +601,61 @@ func TestAppendFrame(t *testing.T) {
 		t.Fatalf("ready: got %q, want %q", got, want)
 	}
 }
+
+// TestReceiverPingChangesNothing pings while a delivery waits for the
+// receiver's answer: every ping gets a pong, and the sender is still told
+// pending when the ack wait runs out, as if the receiver had said nothing.
+func TestReceiverPingChangesNothing(t *testing.T) {
+	const ackWait = 400 * time.Millisecond
+	tr := newTestRelay(t, Config{NoRateLimit: true, Limits: Limits{AckWait: ackWait}})
+	sid := protocol.NewSessionID()
+	conn, ready := tr.listen(t, sid, "app=demo")
+	type answer struct {
+		status int
+		body   []byte
+		took   time.Duration
+	}
+	done := make(chan answer, 1)
+	start := time.Now()
+	go func() {
+		st, _, b := tr.do(t, "POST", protocol.SessionPath(sid), bytes.Repeat([]byte{1}, 64), nil)
+		done <- answer{st, b, time.Since(start)}
+	}()
+	if f := readFrame(t, conn); f.Type != protocol.FrameSealed {
+		t.Fatalf("got %s, want sealed", f.Type)
+	}
+	ctx := t.Context()
+	pongs := 0
+	for time.Since(start) < ackWait+200*time.Millisecond {
+		if err := conn.Write(ctx, websocket.MessageText, []byte(protocol.PingJSON)); err != nil {
+			t.Fatal(err)
+		}
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, b, err := conn.Read(rctx)
+		cancel()
+		if err != nil || string(b) != protocol.PongJSON {
+			t.Fatalf("after a ping: %s, %v; want %s", b, err, protocol.PongJSON)
+		}
+		pongs++
+		time.Sleep(20 * time.Millisecond) // pinging through the ack wait
+	}
+	a := <-done
+	if a.status != http.StatusAccepted || string(a.body) != `{"state":"pending"}` || a.took > ackWait+2*time.Second {
+		t.Errorf("POST: %d %s after %v, want 202 pending after the ack wait of %v", a.status, a.body, a.took, ackWait)
+	}
+	// The session is as it was: same expiry, the message held and sent.
+	e := tr.rl.store.get(sid)
+	if e == nil {
+		t.Fatal("the session is gone")
+	}
+	exp, held, sent := e.s.ExpiresAt.UnixMilli(), e.s.Held != nil, e.s.Sent
+	e.mu.Unlock()
+	if exp != ready.ExpiresAt || !held || !sent {
+		t.Errorf("after %d pings: expires_at %d (ready said %d), held %v, sent %v", pongs, exp, ready.ExpiresAt, held, sent)
+	}
+	sendFrame(t, conn, protocol.Frame{Type: protocol.FrameAck})
+	st, _, b := tr.do(t, "POST", protocol.SessionPath(sid), bytes.Repeat([]byte{1}, 64), nil)
+	if st != http.StatusOK || string(b) != `{"state":"delivered"}` {
+		t.Errorf("POST after the ack: %d %s, want 200 delivered", st, b)
+	}
+}
