@@ -54,6 +54,12 @@
 //     code 1006), so after a failed reconnect the widget asks the relay's
 //     /healthz whether the relay is down (keep retrying) or up and refusing
 //     the old session (show a new code).
+//   - A browser cannot see the relay's WebSocket pings, so the widget sends
+//     {"type":"ping"} after every 25 s without a frame (policy.Keepalive),
+//     which every relay answers with {"type":"pong"}, and resumes a socket
+//     on which nothing at all arrived for another 25 s. The interval is
+//     fixed (policy.PingAfter); its rule is tested natively in
+//     receiver/policy, as the widget has no test hooks.
 //   - time.Now is the browser's clock; the relay's expires_at is trusted only
 //     when it is within the ttl of it.
 //   - The private key is zeroed (PrivateKey.Destroy) when its code is

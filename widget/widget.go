@@ -38,6 +38,7 @@ type (
 		reason string
 	}
 	codeTimeout  struct{ sid string }
+	keepaliveDue struct{ conn int }
 	retryNow     struct{ conn int }
 	configRetry  struct{}
 	healthResult struct {
@@ -102,8 +103,10 @@ type widget struct {
 
 	cur       *code
 	sock      *socket
-	conn      int  // number of the newest socket; older sockets' events are stale
-	opened    bool // whether the newest socket ever opened
+	conn      int       // number of the newest socket; older sockets' events are stale
+	opened    bool      // whether the newest socket ever opened
+	heard     time.Time // when the newest socket opened or last brought a frame
+	pinged    time.Time // when the widget last pinged on it; zero for not yet
 	retries   int
 	showSince time.Time
 	configTry int
@@ -200,10 +203,17 @@ func (w *widget) handle(ev event) {
 	case socketOpened:
 		if ev.conn == w.conn {
 			w.opened = true
+			w.heard, w.pinged = time.Now(), time.Time{}
+			w.keepalive()
 		}
 	case socketMessage:
 		if ev.conn == w.conn {
+			w.heard = time.Now()
 			w.frame(ev.data)
+		}
+	case keepaliveDue:
+		if ev.conn == w.conn {
+			w.keepalive()
 		}
 	case socketClosed:
 		if ev.conn == w.conn {
@@ -485,6 +495,32 @@ func (w *widget) frame(data string) {
 	case protocol.FrameExpired:
 		w.expired()
 	}
+	// A pong, like any frame, only told keepalive that the relay is there.
+}
+
+// keepalive pings the relay after policy.PingAfter without a frame (a
+// browser cannot see the relay's WebSocket pings, and a relay that cannot
+// send them relies on these), and treats a socket on which nothing answered
+// for another PingAfter as dropped: it resumes, as policy.Retry says. Each
+// open socket has one timer chain; a stale socket's ends at its next tick.
+func (w *widget) keepalive() {
+	if w.sock == nil {
+		return
+	}
+	now := time.Now()
+	beat, next := policy.Keepalive(w.heard, w.pinged, policy.PingAfter, now)
+	switch beat {
+	case policy.Ping:
+		w.sock.send([]byte(protocol.PingJSON))
+		w.pinged = now
+	case policy.Dead:
+		w.sock.close()
+		w.sock = nil
+		w.scheduleRetry()
+		return
+	}
+	conn := w.conn
+	time.AfterFunc(next.Sub(now), func() { w.in.put(keepaliveDue{conn}) })
 }
 
 // sealed opens a delivered message. One that does not open or does not
