@@ -212,9 +212,6 @@ edge() {
 	trap 'rm -rf "$edge_state"' EXIT
 	trap 'exit 130' INT # so that Ctrl-C and SIGTERM run the EXIT trap too
 	trap 'exit 143' TERM
-	if [[ $rate == on ]]; then
-		printf 'build.sh: edge: rate limits are not implemented at the edge yet; serving without them\n' >&2
-	fi
 	step "edge relay on http://127.0.0.1:$port (Ctrl-C stops it)"
 	SCANIN_EDGE_RATE_LIMIT=$rate "$dir/node_modules/@cloudflare/workerd-linux-64/bin/workerd" serve --experimental \
 		"$dir/workerd.capnp" --socket-addr "http=127.0.0.1:$port" --directory-path "do-storage=$edge_state"

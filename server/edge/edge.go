@@ -110,6 +110,10 @@ type Routed struct {
 	// ReadBody, when positive, tells the object to read the request body,
 	// up to this many bytes.
 	ReadBody int
+	// Limit names the per-client rate limit the request counts against,
+	// before any other check: "listen", "sender", or "" for none. LimitKey
+	// is the client it is counted for.
+	Limit, LimitKey string
 }
 
 // forward is a routed event, as Forward carries it.
@@ -177,19 +181,27 @@ func (rl *Relay) Route(r Request) Routed {
 			parts[i] = "\x00" // fails every id check
 		}
 	}
+	var out Routed
 	switch {
 	case len(parts) == 2 && parts[0] == "apps" && get:
 		return Routed{Response: rl.app(parts[1], r.Base)}
 	case len(parts) == 3 && parts[0] == "sessions" && parts[2] == "listen" && get:
-		return rl.listen(parts[1], r)
+		out = rl.listen(parts[1], r)
+		out.Limit = limitListen
 	case len(parts) == 2 && parts[0] == "sessions" && get:
-		return rl.sender("read", parts[1], r)
+		out = rl.sender("read", parts[1], r)
+		out.Limit = limitSender
 	case len(parts) == 2 && parts[0] == "sessions" && r.Method == "POST":
-		return rl.sender("deliver", parts[1], r)
+		out = rl.sender("deliver", parts[1], r)
+		out.Limit = limitSender
 	case len(parts) == 3 && parts[0] == "sessions" && parts[2] == "deny" && r.Method == "POST":
-		return rl.sender("deny", parts[1], r)
+		out = rl.sender("deny", parts[1], r)
+		out.Limit = limitSender
+	default:
+		return Routed{Response: errorResponse(protocol.CodeNotFound, "no such resource", false)}
 	}
-	return Routed{Response: errorResponse(protocol.CodeNotFound, "no such resource", false)}
+	out.LimitKey = clientKey(r.IP)
+	return out
 }
 
 func (rl *Relay) app(id, base string) *Response {

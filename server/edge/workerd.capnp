@@ -38,12 +38,13 @@ const relay :Workerd.Worker = (
   ],
   durableObjectNamespaces = [
     (className = "Session", uniqueKey = "scanin-edge-session", enableSql = true),
+    (className = "Limiter", uniqueKey = "scanin-edge-limiter", enableSql = true),
   ],
   durableObjectStorage = (localDisk = "do-storage"),
   bindings = [
     (name = "SESSIONS", durableObjectNamespace = "Session"),
-    # "off" under --no-rate-limit. Rate limits are not implemented at the
-    # edge yet, so this only records what was asked for.
+    (name = "LIMITS", durableObjectNamespace = "Limiter"),
+    # "off" under --no-rate-limit.
     (name = "RATE_LIMIT", fromEnvironment = "SCANIN_EDGE_RATE_LIMIT"),
   ],
 );

@@ -10,6 +10,7 @@
 // workerd.capnp and wrangler.jsonc.
 import "../dist/wasm_exec.js"; // the Go toolchain's; sets globalThis.Go
 import rulesModule from "../dist/rules.wasm";
+import { DurableObject } from "cloudflare:workers";
 
 // The isolate's one Go instance, shared by the front Worker and every
 // Durable Object in the isolate. Started on first use, inside a request,
@@ -46,6 +47,14 @@ export default {
       // Set by Cloudflare; locally, workerd.capnp injects 127.0.0.1.
       ip: h("CF-Connecting-IP"),
     });
+    // The per-client rate limit comes before every other check. Each
+    // client's bucket is a Durable Object of its own, so that it is exact
+    // across isolates (--no-rate-limit turns the limits off).
+    if (r.limit && env.RATE_LIMIT !== "off") {
+      const limiter = env.LIMITS.get(env.LIMITS.idFromName(r.limit + " " + r.limitKey));
+      const refused = await limiter.take(r.limit);
+      if (refused) return respond(refused);
+    }
     if (r.response) return respond(r.response);
     // One object per session: its socket and its senders meet there.
     const stub = env.SESSIONS.get(env.SESSIONS.idFromName(r.sid));
@@ -208,5 +217,31 @@ export class Session {
 
   async alarm() {
     await this.event((go, s) => go.alarm(s, Date.now()));
+  }
+}
+
+// Limiter is one client's token bucket for one rate limit; the front
+// Worker calls take over RPC. The bucket is stored, so eviction does not
+// refill it, and deleted by the alarm once it is full again.
+export class Limiter extends DurableObject {
+  // take answers null when the client may go on, else the 429 to send.
+  async take(kind) {
+    const go = await goRules();
+    if (this.bucket === undefined) {
+      const stored = (await this.ctx.storage.get("b")) ?? null;
+      if (this.bucket === undefined) this.bucket = stored;
+    }
+    const r = go.limit(kind, this.bucket, Date.now());
+    this.bucket = r.bucket;
+    // Not waiting for the disk: a bucket write lost in a crash costs a
+    // client a few extra requests, while waiting costs every request.
+    this.ctx.storage.put("b", r.bucket, { allowUnconfirmed: true });
+    this.ctx.storage.setAlarm(r.full, { allowUnconfirmed: true }); // each take moves it later
+    return r.refused;
+  }
+
+  async alarm() {
+    this.bucket = null;
+    await this.ctx.storage.deleteAll();
   }
 }

@@ -17,7 +17,8 @@ import (
 func main() {
 	rl := edge.New()
 	api := js.Global().Get("Object").New()
-	// route(request) -> {response} or {sid, forward, readBody}
+	// route(request) -> {response} or {sid, forward, readBody}, with
+	// {limit, limitKey} for the rate limit to take first
 	api.Set("route", js.FuncOf(func(_ js.Value, a []js.Value) any {
 		r := a[0]
 		str := func(k string) string { return r.Get(k).String() }
@@ -28,9 +29,15 @@ func main() {
 			UserAgent: str("userAgent"), IP: str("ip"),
 		})
 		if out.Response != nil {
-			return map[string]any{"response": response(out.Response)}
+			return map[string]any{"response": response(out.Response), "limit": out.Limit, "limitKey": out.LimitKey}
 		}
-		return map[string]any{"sid": out.SID, "forward": out.Forward, "readBody": out.ReadBody}
+		return map[string]any{"sid": out.SID, "forward": out.Forward, "readBody": out.ReadBody,
+			"limit": out.Limit, "limitKey": out.LimitKey}
+	}))
+	// limit(kind, bucket, nowMs) -> {bucket, full, refused}
+	api.Set("limit", js.FuncOf(func(_ js.Value, a []js.Value) any {
+		b, full, refused := rl.Limit(a[0].String(), goBytes(a[1]), at(a[2]))
+		return map[string]any{"bucket": jsBytes(b), "full": float64(full), "refused": response(refused)}
 	}))
 	// request(forward, session, body, tooLarge, nowMs) -> result
 	api.Set("request", js.FuncOf(func(_ js.Value, a []js.Value) any {
