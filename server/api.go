@@ -143,6 +143,12 @@ func (rl *Relay) serveDeliver(w http.ResponseWriter, r *http.Request, sid, ip st
 		return
 	}
 	o := e.s.Deliver(body, sum, rl.rules, time.Now())
+	if o.Reply.Wait {
+		// Counted before the receiver can see the message, so a Shutdown
+		// that begins once it has waits for this delivery.
+		rl.waiting.Add(1)
+		defer rl.waiting.Add(-1)
+	}
 	rl.apply(e, o)
 	if !o.Reply.Wait {
 		e.mu.Unlock()
@@ -154,8 +160,6 @@ func (rl *Relay) serveDeliver(w http.ResponseWriter, r *http.Request, sid, ip st
 	deadline := e.s.AckDeadline
 	e.mu.Unlock()
 
-	rl.waiting.Add(1)
-	defer rl.waiting.Add(-1)
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
 	select {
