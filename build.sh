@@ -180,6 +180,18 @@ bench() {
 	esac
 }
 
+# edge_deps installs server/edge's pinned npm packages (workerd, wrangler,
+# Node 22 for wrangler), with npm ci, unless node_modules was installed from
+# this very lock file. The edge relay's tests skip without them.
+edge_deps() {
+	need npm "apt-get install -y nodejs npm"
+	if ! cmp -s server/edge/package-lock.json server/edge/node_modules/.scanin-lock.json 2>/dev/null; then
+		step "npm ci (server/edge: workerd, wrangler, Node 22)"
+		(cd server/edge && WRANGLER_SEND_METRICS=false npm ci --no-audit --no-fund)
+		cp server/edge/package-lock.json server/edge/node_modules/.scanin-lock.json
+	fi
+}
+
 # edge builds the edge relay (server/edge: Go rules as wasm, the Worker and
 # its Durable Object) and serves it under workerd on 127.0.0.1 with
 # on-disk Durable Object storage in a fresh directory, until Ctrl-C.
@@ -195,14 +207,8 @@ edge() {
 	done
 	[[ $port =~ ^[0-9]{1,5}$ ]] || die "edge: --port wants a port number, not $port"
 	need go "https://go.dev/dl/"
-	need npm "apt-get install -y nodejs npm"
 	local dir=server/edge
-	# npm ci only when node_modules was not installed from this lock file.
-	if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.scanin-lock.json" 2>/dev/null; then
-		step "npm ci (server/edge: workerd, wrangler, Node 22)"
-		(cd "$dir" && WRANGLER_SEND_METRICS=false npm ci --no-audit --no-fund)
-		cp "$dir/package-lock.json" "$dir/node_modules/.scanin-lock.json"
-	fi
+	edge_deps
 	step "server/edge/dist: rules.wasm and wasm_exec.js"
 	mkdir -p "$dir/dist"
 	cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" "$dir/dist/wasm_exec.js"
