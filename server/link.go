@@ -70,9 +70,14 @@ var linkCSP = "default-src 'none'; script-src " + cspHash(linkScript) + "; style
 func (rl *Relay) serveLink(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	securityHeaders(h, rl.https(r))
+	linkHeader(h)
+	_, _ = w.Write([]byte(linkPage))
+}
+
+// linkHeader sets the landing page's headers but the security headers.
+func linkHeader(h http.Header) {
 	h.Set("Content-Security-Policy", linkCSP)
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "public, max-age=300")
-	_, _ = w.Write([]byte(linkPage))
 }

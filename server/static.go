@@ -208,6 +208,17 @@ func crossOrigin(h http.Header) {
 	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
 }
 
+// assetHeader sets a hashed asset's own headers, those of every answer
+// with it but the encoding it is sent in.
+func assetHeader(h http.Header, as *asset) {
+	h.Set("Content-Type", as.contentType)
+	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	h.Set("ETag", as.etag)
+	if as.br != nil || as.gz != nil {
+		h.Set("Vary", "Accept-Encoding")
+	}
+}
+
 func (rl *Relay) serveAsset(w http.ResponseWriter, r *http.Request) {
 	as := rl.assets.byURL[r.URL.Path]
 	h := w.Header()
@@ -217,12 +228,9 @@ func (rl *Relay) serveAsset(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such file", http.StatusNotFound)
 		return
 	}
-	h.Set("Content-Type", as.contentType)
-	h.Set("Cache-Control", "public, max-age=31536000, immutable")
-	h.Set("ETag", as.etag)
+	assetHeader(h, as)
 	body := as.raw
 	if as.br != nil || as.gz != nil {
-		h.Set("Vary", "Accept-Encoding")
 		ae := r.Header.Get("Accept-Encoding")
 		switch {
 		case as.br != nil && acceptsEncoding(ae, "br"):
@@ -255,14 +263,26 @@ func (rl *Relay) serveAsset(w http.ResponseWriter, r *http.Request) {
 // with it and holds as immutable.
 const entryCacheControl = "max-age=300"
 
+// entryHeader sets the headers of widget.html, embed.js and embed.d.ts but
+// the security headers and the ETag (templatedETag).
+func entryHeader(h http.Header, contentType string) {
+	h.Set("Content-Type", contentType)
+	h.Set("Cache-Control", entryCacheControl)
+}
+
+// templatedETag is an entry point's ETag: the first 8 bytes of its SHA-256
+// in hex, quoted. It depends on the body with {{relay}} filled in.
+func templatedETag(body []byte) string {
+	sum := sha256.Sum256(body)
+	return `"` + hex.EncodeToString(sum[:8]) + `"`
+}
+
 // serveTemplated writes an entry point with {{relay}} filled in, cacheable
 // for a short time (entryCacheControl), then revalidated by its ETag.
 func (rl *Relay) serveTemplated(w http.ResponseWriter, r *http.Request, status int, contentType string, body []byte) {
 	h := w.Header()
-	sum := sha256.Sum256(body)
-	etag := `"` + hex.EncodeToString(sum[:8]) + `"`
-	h.Set("Content-Type", contentType)
-	h.Set("Cache-Control", entryCacheControl)
+	etag := templatedETag(body)
+	entryHeader(h, contentType)
 	h.Set("ETag", etag)
 	if status == http.StatusOK && r.Header.Get("If-None-Match") == etag {
 		w.WriteHeader(http.StatusNotModified)
@@ -276,25 +296,51 @@ func (rl *Relay) render(tmpl string, r *http.Request) []byte {
 	return []byte(strings.ReplaceAll(tmpl, "{{relay}}", rl.publicBase(r)))
 }
 
+// noAppBody is widget.html's answer, 404, for an app the relay lacks.
+const noAppBody = "no such app\n"
+
+// noAppHeader sets the headers of that answer but the security headers.
+func noAppHeader(h http.Header) {
+	h.Set("Permissions-Policy", widgetPermissions)
+	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+}
+
+const widgetPermissions = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
+
+// widgetHeader sets widget.html's headers but the security headers, its
+// Content-Security-Policy (widgetCSP) and the ones serveTemplated sets.
+func widgetHeader(h http.Header) {
+	h.Set("Permissions-Policy", widgetPermissions)
+	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
+}
+
+// wsBase is the relay's base URL with ws or wss for http or https.
+func wsBase(base string) string { return "ws" + strings.TrimPrefix(base, "http") }
+
+// widgetCSP is widget.html's Content-Security-Policy for an app of those
+// origins, on the relay whose base URL as a WebSocket URL is wsBase: the
+// page may be framed by those origins only.
+func widgetCSP(wsBase string, origins []string) string {
+	return "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' " + wsBase +
+		"; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; form-action 'none'" +
+		"; frame-ancestors " + strings.Join(origins, " ")
+}
+
 // serveWidget serves the iframe page, framable only by the app's origins.
 func (rl *Relay) serveWidget(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	securityHeaders(h, rl.https(r))
-	h.Set("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()")
 	app := rl.apps.Get(r.URL.Query().Get("app"))
 	if app == nil {
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-		h.Set("Content-Type", "text/plain; charset=utf-8")
+		noAppHeader(h)
 		w.WriteHeader(http.StatusNotFound)
-		_, _ = w.Write([]byte("no such app\n"))
+		_, _ = w.Write([]byte(noAppBody))
 		return
 	}
+	widgetHeader(h)
 	base := rl.publicBase(r)
-	wsBase := "ws" + strings.TrimPrefix(base, "http")
-	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' "+wsBase+
-		"; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; form-action 'none'"+
-		"; frame-ancestors "+strings.Join(app.Origins, " "))
-	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
+	h.Set("Content-Security-Policy", widgetCSP(wsBase(base), app.Origins))
 	rl.serveTemplated(w, r, http.StatusOK, "text/html; charset=utf-8", rl.render(rl.assets.widget, r))
 }
 

@@ -134,3 +134,67 @@ func TestLinkPage(t *testing.T) {
 		}
 	}
 }
+
+// TestStaticBundle checks that StaticFiles, which the edge relay serves
+// from, gives every file and page with the headers and body the relay's
+// own handlers send.
+func TestStaticBundle(t *testing.T) {
+	tr := newTestRelay(t, Config{NoRateLimit: true})
+	fsys := fstest.MapFS{
+		"widget.html":         {Data: []byte(`<script src="{{asset:wasm_exec.js}}"></script> {{relay}}`)},
+		"embed.js":            {Data: []byte(`const relay = "{{relay}}"; const wasm = "{{asset:dist/widget.wasm}}";`)},
+		"embed.d.ts":          {Data: []byte(`export {};`)},
+		"dist/widget.wasm":    {Data: []byte("\x00asm raw")},
+		"dist/widget.wasm.br": {Data: []byte("brotli bytes")},
+		"dist/widget.wasm.gz": {Data: []byte("gzip bytes")},
+	}
+	a, err := loadAssetsFrom(fsys, []byte("// wasm_exec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.rl.assets = a
+	b := a.bundle(nil)
+	fill := func(f StaticFile) string {
+		return strings.ReplaceAll(string(f.Body), RelayPlaceholder, tr.srv.URL)
+	}
+	check := func(what, path string, f StaticFile, wantStatus int, extra map[string]string) {
+		t.Helper()
+		st, h, body := tr.do(t, "GET", path, nil, http.Header{"Accept-Encoding": {"identity"}})
+		if st != wantStatus || string(body) != fill(f) {
+			t.Errorf("%s: %d %q; the bundle has %d %q", what, st, body, wantStatus, fill(f))
+		}
+		want := f.Header.Clone()
+		for k, v := range extra {
+			want.Set(k, v)
+		}
+		if f.Templated {
+			want.Set("ETag", templatedETag([]byte(fill(f))))
+		}
+		h.Del("Date")
+		h.Del("Content-Length")
+		for k := range h {
+			if h.Get(k) != want.Get(k) {
+				t.Errorf("%s: %s is %q; the bundle has %q", what, k, h.Get(k), want.Get(k))
+			}
+		}
+		for k := range want {
+			if h.Get(k) == "" {
+				t.Errorf("%s: no %s; the bundle has %q", what, k, want.Get(k))
+			}
+		}
+	}
+	if len(b.Files) != 6 { // 3 assets, embed.js, embed.d.ts, link
+		t.Errorf("%d files, want 6", len(b.Files))
+	}
+	for _, f := range b.Files {
+		check(f.Path, f.Path, f, 200, nil)
+		if f.Br != nil && (string(f.Br) != "brotli bytes" || string(f.Gz) != "gzip bytes") {
+			t.Errorf("%s: br %q gz %q", f.Path, f.Br, f.Gz)
+		}
+	}
+	wsURL := "ws" + strings.TrimPrefix(tr.srv.URL, "http")
+	csp := strings.ReplaceAll(b.WidgetCSP["demo"], WSPlaceholder, wsURL)
+	check("widget.html", "/widget.html?app=demo", b.Widget, 200, map[string]string{"Content-Security-Policy": csp})
+	check("widget.html of no app", "/widget.html?app=nope", b.NoApp, 404, nil)
+	check("no asset", "/assets/nope.js", b.NoAsset, 404, nil)
+}
