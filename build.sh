@@ -52,7 +52,8 @@ chromium_bin=/usr/lib/chromium/chromium
 
 # js_pkgs are the packages that run in the browser as WebAssembly and whose
 # tests build for js too; vet and staticcheck check them for js/wasm.
-js_pkgs=(./protocol/... ./receiver/policy/... ./widget/... ./demo/phone/wasm/...)
+js_pkgs=(./protocol/... ./receiver/policy/... ./widget/... ./demo/phone/wasm/...
+	./server/rules/... ./server/session/... ./server/edge/...)
 # js_mains are the two WebAssembly programs.
 js_mains=(./widget ./demo/phone/wasm)
 
@@ -138,6 +139,9 @@ run_tests() {
 	need_pkg gcc gcc # go test -race needs cgo
 	build
 	static_checks
+	# The edge relay's tests (server/edge) skip without its pinned npm
+	# packages; install them so that they run here.
+	edge_deps
 	# The race detector is native only (js/wasm has none). The tests in e2e
 	# use the bin/scanin and wasm files build just made.
 	step "go test -race ./..."
