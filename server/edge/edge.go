@@ -11,15 +11,15 @@
 // or time between calls, so one Go instance serves every Durable Object of
 // its isolate, and an object evicted between events loses nothing.
 //
-// The request rules here (app lookup, ttl, origins, the upgrade check, body
-// size, receiver frames, the mapping from a session.Reply to an answer) are
-// a copy of package server's, until they move into a transport-neutral
-// package that both relays call.
+// The request rules (app lookup, ttl, origins, the upgrade check, body
+// size, receiver frames, the mapping from a session.Reply to an answer, the
+// rate limits' token bucket) are package rules', which the self-hosted
+// relay calls too; the session's rules and its stored bytes are package
+// session's. This package adds only what the edge needs: routing to a
+// session's object, the forwarded event, and HTTP headers.
 package edge
 
 import (
-	"bytes"
-	"crypto/rand"
 	"encoding/json"
 	"net/url"
 	"strconv"
@@ -27,50 +27,31 @@ import (
 	"time"
 
 	"github.com/scanin/scanin/protocol"
+	"github.com/scanin/scanin/server/rules"
 	"github.com/scanin/scanin/server/session"
 )
 
-// App is an integrator's application, as server.App.
-type App struct {
-	ID            string
-	Name          string
-	Origins       []string
-	WidgetOrigins []string
-	LinkBase      string
-	TTL           int // seconds
-}
-
-// DemoApp is the built-in app, the same as server.DemoApp.
-func DemoApp() App {
-	loopback := []string{"http://localhost:*", "http://127.0.0.1:*"}
-	return App{ID: "demo", Name: "Demo Shop", Origins: loopback, WidgetOrigins: loopback,
-		TTL: int(protocol.DefaultTTL / time.Second)}
-}
+// App is an integrator's application as the operator configures it: a
+// rules.App, as server.App is.
+type App = rules.App
 
 // Relay holds the configuration; its methods are the rules.
 type Relay struct {
-	apps      map[string]App
+	apps      rules.Apps
 	maxSealed int
 	rules     session.Rules
 	tombstone time.Duration
 }
 
-// New makes a relay serving apps (none: the demo app) with the protocol's
-// default limits.
+// New makes a relay serving apps (none: rules.DemoApp) with the protocol's
+// default limits; an app without a ttl gets protocol.DefaultTTL.
 func New(apps ...App) *Relay {
-	if len(apps) == 0 {
-		apps = []App{DemoApp()}
-	}
-	rl := &Relay{
-		apps:      map[string]App{},
+	return &Relay{
+		apps:      rules.NewApps(apps, protocol.DefaultTTL),
 		maxSealed: protocol.MaxSealedSize,
 		rules:     session.Rules{AckWait: protocol.AckWait},
 		tombstone: protocol.TombstoneTTL,
 	}
-	for _, a := range apps {
-		rl.apps[a.ID] = a
-	}
-	return rl
 }
 
 // Response is an HTTP answer.
@@ -118,36 +99,61 @@ type Routed struct {
 
 // forward is a routed event, as Forward carries it.
 type forward struct {
-	Op     string `json:"op"` // listen, read, deliver, deny
-	SID    string `json:"sid"`
-	IP     string `json:"ip"`
-	App    string `json:"app,omitempty"`
-	TTL    int64  `json:"ttl,omitempty"` // ms
-	Origin string `json:"origin,omitempty"`
-	Resume string `json:"resume,omitempty"`
-	UA     string `json:"ua,omitempty"`
+	Op        string // listen, read, deliver, deny
+	SID       string
+	App       string
+	TTL       time.Duration
+	Requester protocol.Requester // the sender's IP only, for read's body
+	Resume    string
 }
 
-func errorResponse(code protocol.Code, msg string, cors bool) *Response {
-	return errResponse(&protocol.Error{Code: code, Message: msg}, cors)
-}
-
-func errResponse(e *protocol.Error, cors bool) *Response {
-	r := &Response{Status: e.Code.HTTPStatus(), Body: string(e.AppendJSON(nil)),
-		Headers: [][2]string{{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}}}
-	if cors {
-		r.Headers = append(r.Headers, [2]string{"Access-Control-Allow-Origin", "*"})
+// encode writes the event as a query string: ASCII, safe in a header.
+func (f forward) encode() string {
+	v := url.Values{"op": {f.Op}, "sid": {f.SID}, "ip": {f.Requester.IP}}
+	if f.Op == "listen" {
+		v["app"] = []string{f.App}
+		v["ttl"] = []string{strconv.FormatInt(f.TTL.Milliseconds(), 10)}
+		v["origin"] = []string{f.Requester.Origin}
+		v["ua"] = []string{f.Requester.UserAgent}
+		v["resume"] = []string{f.Resume}
 	}
-	return r
+	return v.Encode()
 }
 
-func jsonResponse(status int, body []byte, cache string, cors bool) *Response {
-	r := &Response{Status: status, Body: string(body),
+// decodeForward reads what forward.encode wrote.
+func decodeForward(s string) (forward, bool) {
+	v, err := url.ParseQuery(s)
+	if err != nil {
+		return forward{}, false
+	}
+	ms, _ := strconv.ParseInt(v.Get("ttl"), 10, 64)
+	return forward{
+		Op: v.Get("op"), SID: v.Get("sid"), App: v.Get("app"), TTL: time.Duration(ms) * time.Millisecond,
+		Requester: protocol.Requester{IP: v.Get("ip"), UserAgent: v.Get("ua"), Origin: v.Get("origin")},
+		Resume:    v.Get("resume"),
+	}, true
+}
+
+// answer makes the Response of a rules.Answer: JSON, with cache as its
+// Cache-Control, and open to every origin when cors (the senders' and the
+// widget's routes; not listen, which browsers open as a WebSocket).
+func answer(a rules.Answer, cache string, cors bool) *Response {
+	r := &Response{Status: a.Status, Body: string(a.Body),
 		Headers: [][2]string{{"Content-Type", "application/json"}, {"Cache-Control", cache}}}
 	if cors {
 		r.Headers = append(r.Headers, [2]string{"Access-Control-Allow-Origin", "*"})
 	}
 	return r
+}
+
+// errResponse is the answer for a protocol error.
+func errResponse(e *protocol.Error, cors bool) *Response {
+	return answer(rules.ErrorAnswer(e), "no-store", cors)
+}
+
+// replyResponse is a sender's answer for a session's reply.
+func replyResponse(rep session.Reply) *Response {
+	return answer(rules.ReplyAnswer(rep), "no-store", true)
 }
 
 func textResponse(status int, body, cache string) *Response {
@@ -198,102 +204,57 @@ func (rl *Relay) Route(r Request) Routed {
 		out = rl.sender("deny", parts[1], r)
 		out.Limit = limitSender
 	default:
-		return Routed{Response: errorResponse(protocol.CodeNotFound, "no such resource", false)}
+		return Routed{Response: errResponse(&protocol.Error{Code: protocol.CodeNotFound, Message: "no such resource"}, false)}
 	}
 	out.LimitKey = clientKey(r.IP)
 	return out
 }
 
 func (rl *Relay) app(id, base string) *Response {
-	if err := protocol.CheckAppID(id); err != nil {
-		return errorResponse(protocol.CodeBadRequest, "bad app: "+err.Error(), true)
+	a, err := rl.apps.Lookup(id)
+	if err != nil {
+		return errResponse(err, true)
 	}
-	a, ok := rl.apps[id]
-	if !ok {
-		return errorResponse(protocol.CodeNotFound, "no such app", true)
-	}
-	link := a.LinkBase
-	if link == "" {
-		link = base + "/link"
-	}
-	b, _ := json.Marshal(protocol.AppConfig{ID: a.ID, Name: a.Name, Origins: a.Origins, LinkBase: link, TTL: a.TTL})
-	return jsonResponse(200, b, "no-cache", true)
+	b, _ := json.Marshal(a.Config(base))
+	return answer(rules.Answer{Status: 200, Body: b}, "no-cache", true)
 }
 
 func (rl *Relay) sender(op, sid string, r Request) Routed {
-	if err := protocol.CheckSessionID(sid); err != nil {
-		return Routed{Response: errorResponse(protocol.CodeBadRequest, "bad sid: "+err.Error(), true)}
+	if err := rules.CheckSessionID(sid); err != nil {
+		return Routed{Response: errResponse(err, true)}
 	}
 	out := Routed{SID: sid}
 	if op == "deliver" {
-		if n, err := strconv.ParseInt(r.ContentLength, 10, 64); err == nil && n > int64(rl.maxSealed) {
-			// Answer before reading a byte of it.
-			return Routed{Response: errorResponse(protocol.CodeTooLarge, "the body is over "+strconv.Itoa(rl.maxSealed)+" bytes", true)}
+		n, err := strconv.ParseInt(r.ContentLength, 10, 64)
+		if err != nil {
+			n = -1 // not announced
+		}
+		if err := rules.CheckContentLength(n, rl.maxSealed); err != nil {
+			return Routed{Response: errResponse(err, true)} // before reading a byte of it
 		}
 		out.ReadBody = rl.maxSealed
 	}
-	out.Forward = encodeForward(forward{Op: op, SID: sid, IP: r.IP})
+	out.Forward = forward{Op: op, SID: sid, Requester: protocol.Requester{IP: r.IP}}.encode()
 	return out
 }
 
 func (rl *Relay) listen(sid string, r Request) Routed {
-	fail := func(code protocol.Code, msg string) Routed {
-		return Routed{Response: errorResponse(code, msg, false)}
-	}
-	if err := protocol.CheckSessionID(sid); err != nil {
-		return fail(protocol.CodeBadRequest, "bad sid: "+err.Error())
-	}
 	q, _ := url.ParseQuery(r.RawQuery)
-	appID := q.Get("app")
-	if err := protocol.CheckAppID(appID); err != nil {
-		return fail(protocol.CodeBadRequest, "bad app: "+err.Error())
+	l, err := rules.CheckListen(rules.Listen{
+		SID:          sid,
+		App:          q.Get("app"),
+		TTL:          q["ttl"],
+		Origin:       q.Get("origin"),
+		Resume:       q.Get("resume"),
+		OriginHeader: r.Origin,
+		RelayOrigin:  r.Base,
+		Handshake:    rules.WebSocketHandshake([]string{r.Connection}, []string{r.Upgrade}, r.WSVersion, r.WSKey),
+	}, rl.apps)
+	if err != nil {
+		return Routed{Response: errResponse(err, false)}
 	}
-	app, ok := rl.apps[appID]
-	if !ok {
-		return fail(protocol.CodeNotFound, "no such app")
-	}
-	ttl := time.Duration(app.TTL) * time.Second
-	if vals, ok := q["ttl"]; ok {
-		if len(vals) != 1 {
-			return fail(protocol.CodeBadRequest, "give ttl once")
-		}
-		n, err := protocol.ParseTTL(vals[0])
-		if err != nil {
-			return fail(protocol.CodeBadRequest, err.Error())
-		}
-		ttl = n
-	}
-	origin := q.Get("origin")
-	if origin != "" && !protocol.OriginAllowed(app.Origins, origin) {
-		return fail(protocol.CodeOriginDenied, "origin is not one of the app's origins")
-	}
-	if h := r.Origin; h != "" && !protocol.OriginAllowed(app.WidgetOrigins, h) && !protocol.OriginAllowed([]string{r.Base}, h) {
-		return fail(protocol.CodeOriginDenied, "the page's Origin may not listen for this app")
-	}
-	if !hasToken(r.Connection, "upgrade") || !hasToken(r.Upgrade, "websocket") || r.WSVersion != "13" || r.WSKey == "" {
-		return fail(protocol.CodeBadRequest, "listen is a WebSocket (RFC 6455, version 13)")
-	}
-	ua := r.UserAgent
-	if len(ua) > 512 {
-		ua = ua[:512]
-	}
-	return Routed{SID: sid, Forward: encodeForward(forward{Op: "listen", SID: sid, IP: r.IP, App: appID,
-		TTL: ttl.Milliseconds(), Origin: origin, Resume: q.Get("resume"), UA: ua})}
-}
-
-func hasToken(v, token string) bool {
-	for t := range strings.SplitSeq(v, ",") {
-		if strings.EqualFold(strings.TrimSpace(t), token) {
-			return true
-		}
-	}
-	return false
-}
-
-// encodeForward writes a routed event as base64url JSON, safe in a header.
-func encodeForward(f forward) string {
-	b, _ := json.Marshal(f)
-	return protocol.EncodeBase64(b)
+	return Routed{SID: sid, Forward: forward{Op: "listen", SID: sid, App: l.App.ID, TTL: l.TTL,
+		Requester: rules.NewRequester(r.IP, r.UserAgent, l.Origin), Resume: l.Resume}.encode()}
 }
 
 // Result is what a Durable Object does after an event, in this order:
@@ -316,16 +277,13 @@ type Result struct {
 	Pending  *Response
 }
 
-// alarmAt is when a session's object must next wake: at expiry, or when
-// the tombstone may be forgotten.
+// alarmAt is when a session's object must next wake (Unix ms), 0 for no
+// session.
 func (rl *Relay) alarmAt(s *session.Session) int64 {
 	if s == nil {
 		return 0
 	}
-	if s.State.Ended() {
-		return s.EndedAt.Add(rl.tombstone).UnixMilli()
-	}
-	return s.ExpiresAt.UnixMilli()
+	return s.AlarmAt(rl.tombstone).UnixMilli()
 }
 
 // finish fills Result from an event's outcome and the session before and
@@ -346,28 +304,12 @@ func (rl *Relay) finish(res *Result, old []byte, s *session.Session, o session.O
 	if s == nil {
 		return
 	}
-	b := MarshalSession(s)
-	if !bytes.Equal(b, old) {
+	b, _ := s.MarshalBinary()
+	if string(b) != string(old) {
 		res.Session = b
 	}
-	var before *session.Session
-	if old != nil {
-		before, _ = UnmarshalSession(old)
-	}
-	if at := rl.alarmAt(s); at != rl.alarmAt(before) {
+	if at := rl.alarmAt(s); at != rl.alarmAt(load(old)) {
 		res.Alarm = at
-	}
-}
-
-// replyResponse is a sender's answer for a session's reply.
-func replyResponse(rep session.Reply) *Response {
-	switch {
-	case rep.Err != nil:
-		return errResponse(rep.Err, true)
-	case rep.State == protocol.StatePending:
-		return jsonResponse(202, []byte(`{"state":"pending"}`), "no-store", true)
-	default:
-		return jsonResponse(200, []byte(`{"state":"`+string(rep.State)+`"}`), "no-store", true)
 	}
 }
 
@@ -376,33 +318,40 @@ func load(stored []byte) *session.Session {
 	if len(stored) == 0 {
 		return nil
 	}
-	s, err := UnmarshalSession(stored)
-	if err != nil {
+	var s session.Session
+	if s.UnmarshalBinary(stored) != nil {
 		return nil
 	}
-	return s
+	return &s
 }
 
 // Request is a routed request at the session's object. body is the
 // deliver's body; tooLarge reports one over the limit.
 func (rl *Relay) Request(fwd string, stored, body []byte, tooLarge bool, now time.Time) Result {
-	var f forward
-	if b, err := protocol.DecodeBase64(fwd); err != nil || json.Unmarshal(b, &f) != nil {
-		return Result{Response: errorResponse(protocol.CodeBadRequest, "bad routed request", false)}
+	f, ok := decodeForward(fwd)
+	if !ok {
+		return Result{Response: errResponse(&protocol.Error{Code: protocol.CodeBadRequest, Message: "bad routed request"}, false)}
 	}
 	var res Result
 	s := load(stored)
+	if s == nil && f.Op != "listen" && f.Op != "deliver" {
+		res.Response = errResponse(rules.NoSession(), true)
+		return res
+	}
 	switch f.Op {
 	case "listen":
 		var o session.Outcome
 		if s == nil {
-			if f.Resume != "" {
-				res.Response = errorResponse(protocol.CodeNotFound, "no such session to resume", false)
+			if err := rules.CheckNewSession(f.Resume, false); err != nil {
+				res.Response = errResponse(err, false)
 				return res
 			}
-			app := rl.apps[f.App]
-			s = session.New(f.SID, app.ID, app.Name, protocol.Requester{IP: f.IP, UserAgent: f.UA, Origin: f.Origin},
-				time.Duration(f.TTL)*time.Millisecond, newResume(), now)
+			app := rl.apps.Get(f.App)
+			if app == nil { // the app left the config between Route and here
+				res.Response = errResponse(&protocol.Error{Code: protocol.CodeNotFound, Message: "no such app"}, false)
+				return res
+			}
+			s = session.New(f.SID, app.ID, app.Name, f.Requester, f.TTL, session.NewResume(), now)
 			o = s.Start(now)
 		} else {
 			o = s.Listen(f.Resume, now)
@@ -414,81 +363,69 @@ func (rl *Relay) Request(fwd string, stored, body []byte, tooLarge bool, now tim
 		}
 		rl.finish(&res, stored, s, o)
 	case "read":
-		if s == nil {
-			res.Response = errorResponse(protocol.CodeNotFound, "no such session", true)
-			return res
-		}
 		state, o := s.Read(now)
 		if o.Reply.Err != nil {
 			res.Response = errResponse(o.Reply.Err, true)
 		} else {
-			b, _ := json.Marshal(s.Info(state, protocol.Peer{IP: f.IP}))
-			res.Response = jsonResponse(200, b, "no-store", true)
+			b, _ := json.Marshal(s.Info(state, protocol.Peer{IP: f.Requester.IP}))
+			res.Response = answer(rules.Answer{Status: 200, Body: b}, "no-store", true)
 		}
 		rl.finish(&res, stored, s, o)
 	case "deliver":
+		err := rules.CheckBody(body, rl.maxSealed)
 		switch {
 		case tooLarge:
-			res.Response = errorResponse(protocol.CodeTooLarge, "the body is over "+strconv.Itoa(rl.maxSealed)+" bytes", true)
-			return res
-		case len(body) < protocol.EncSize+protocol.TagSize:
-			res.Response = errorResponse(protocol.CodeBadRequest, "the body is not a sealed message: "+strconv.Itoa(len(body))+" bytes", true)
-			return res
-		case s == nil:
-			res.Response = errorResponse(protocol.CodeNotFound, "no such session", true)
+			err = rules.TooLarge(rl.maxSealed)
+		case err == nil && s == nil:
+			err = rules.NoSession()
+		}
+		if err != nil {
+			res.Response = errResponse(err, true)
 			return res
 		}
 		o := s.Deliver(body, session.SumOf(body), rl.rules, now)
 		if o.Reply.Wait {
 			res.Wait = s.AckDeadline.UnixMilli()
-			res.Pending = replyResponse(session.Reply{State: protocol.StatePending})
+			res.Pending = replyResponse(o.Reply)
 		} else {
 			res.Response = replyResponse(o.Reply)
 		}
 		rl.finish(&res, stored, s, o)
 	case "deny":
-		if s == nil {
-			res.Response = errorResponse(protocol.CodeNotFound, "no such session", true)
-			return res
-		}
 		o := s.Deny(rl.rules, now)
 		res.Response = replyResponse(o.Reply)
 		rl.finish(&res, stored, s, o)
 	default:
-		res.Response = errorResponse(protocol.CodeNotFound, "no such resource", false)
+		res.Response = errResponse(&protocol.Error{Code: protocol.CodeNotFound, Message: "no such resource"}, false)
 	}
 	return res
 }
 
-// receiverReadLimit caps a frame from a receiver, as the self-hosted relay.
-const receiverReadLimit = 256
-
-// Frame is a frame from the attached receiver; binary reports a binary
-// frame.
+// Frame is a message from the attached receiver; binary reports a binary
+// one. A ping is answered with a pong and changes nothing (the platform's
+// auto-response answers the exact bytes protocol.PingJSON before Go sees
+// them; this is a ping written otherwise).
 func (rl *Relay) Frame(stored, frame []byte, binary bool, now time.Time) Result {
 	var res Result
+	act := rules.ReceiverFrame(!binary, frame)
+	if act == rules.ActionPing {
+		res.Frames = []string{protocol.PongJSON}
+		return res
+	}
 	s := load(stored)
 	if s == nil {
 		res.Close = &Close{protocol.CodeNotFound.CloseCode(), string(protocol.CodeNotFound)}
 		return res
 	}
-	var f protocol.Frame
-	var err error
-	if !binary && len(frame) <= receiverReadLimit {
-		f, err = protocol.ParseFrame(frame)
-	}
 	var o session.Outcome
-	switch {
-	case len(frame) > receiverReadLimit:
-		s.Detach()
-		o.Close = session.Close{Code: 1009, Reason: "frame over 256 bytes"}
-	case binary || err != nil || (f.Type != protocol.FrameAck && f.Type != protocol.FrameReject):
-		s.Detach()
-		o.Close = session.Close{Code: protocol.CodeBadRequest.CloseCode(), Reason: string(protocol.CodeBadRequest)}
-	case f.Type == protocol.FrameAck:
+	switch act {
+	case rules.ActionAck:
 		o = s.Ack(now)
-	default:
+	case rules.ActionReject:
 		o = s.Reject(now)
+	default: // ActionBad, ActionTooBig
+		s.Detach()
+		o.Close = act.Close()
 	}
 	rl.finish(&res, stored, s, o)
 	return res
@@ -526,11 +463,4 @@ func (rl *Relay) Alarm(stored []byte, now time.Time) Result {
 	// A fired alarm is gone: always set the next one.
 	res.Alarm = rl.alarmAt(s)
 	return res
-}
-
-// newResume makes a session's resume value: 16 bytes from the CSPRNG.
-func newResume() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return protocol.EncodeBase64(b[:])
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/scanin/scanin/protocol"
+	"github.com/scanin/scanin/server/rules"
 )
 
 // The per-client rate limits (docs/protocol.md 9), as Routed.Limit names
@@ -32,38 +33,27 @@ func clientKey(ip string) string {
 	return a.String()
 }
 
-// Limit takes a token from one client's bucket for limit kind: a token
-// bucket of perMinute tokens, full at first, refilled continuously, as the
-// self-hosted relay's. stored is the bucket's bytes (none: a full bucket).
-// It returns the bucket's new bytes, when the bucket will be full again
-// (Unix ms: it may be forgotten then), and a 429 answer when there was no
-// token.
+// Limit takes a token from one client's bucket for limit kind, a
+// rules.Bucket. stored is the bucket's bytes (none: a full bucket): its
+// tokens as float64 bits and its time as Unix ms, big-endian. It returns
+// the bucket's new bytes, when the bucket will be full again (Unix ms: it
+// may be forgotten then), and a 429 answer when there was no token.
 func (rl *Relay) Limit(kind string, stored []byte, now time.Time) (bucket []byte, full int64, refused *Response) {
-	perMinute := float64(protocol.SenderRequestsPerMinute)
+	perMinute := protocol.SenderRequestsPerMinute
 	if kind == limitListen {
 		perMinute = protocol.NewSessionsPerMinute
 	}
-	tokens, last := perMinute, now
+	b := rules.FullBucket(perMinute, now)
 	if len(stored) == 16 {
-		tokens = math.Float64frombits(binary.BigEndian.Uint64(stored))
-		last = time.UnixMilli(int64(binary.BigEndian.Uint64(stored[8:])))
+		b.Tokens = math.Float64frombits(binary.BigEndian.Uint64(stored))
+		b.Last = time.UnixMilli(int64(binary.BigEndian.Uint64(stored[8:])))
 	}
-	if d := now.Sub(last); d > 0 {
-		tokens = min(perMinute, tokens+d.Minutes()*perMinute)
-		last = now
-	}
-	if tokens >= 1 {
-		tokens--
-	} else {
-		perToken := time.Minute / time.Duration(perMinute)
-		wait := time.Duration((1 - tokens) * float64(perToken))
-		secs := max(1, int64((wait+time.Second-1)/time.Second))
-		refused = errorResponse(protocol.CodeRateLimited,
-			"too many requests from this address; retry after "+strconv.FormatInt(secs, 10)+" s", kind == limitSender)
+	if ok, wait := b.Take(perMinute, now); !ok {
+		err, secs := rules.RateLimited(wait)
+		refused = errResponse(err, kind == limitSender)
 		refused.Headers = append(refused.Headers, [2]string{"Retry-After", strconv.FormatInt(secs, 10)})
 	}
-	bucket = binary.BigEndian.AppendUint64(nil, math.Float64bits(tokens))
-	bucket = binary.BigEndian.AppendUint64(bucket, uint64(last.UnixMilli()))
-	full = last.Add(time.Duration((perMinute - tokens) / perMinute * float64(time.Minute))).UnixMilli()
-	return bucket, full, refused
+	bucket = binary.BigEndian.AppendUint64(nil, math.Float64bits(b.Tokens))
+	bucket = binary.BigEndian.AppendUint64(bucket, uint64(b.Last.UnixMilli()))
+	return bucket, b.FullAt(perMinute).UnixMilli(), refused
 }

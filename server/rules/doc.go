@@ -44,7 +44,10 @@
 //     gets. A Reply with Wait holds the POST until the Outcome's Settle of a
 //     later event (answer ReplyAnswer of it) or the session's AckDeadline
 //     (answer ReplyAnswer of the Wait reply itself: 202 pending).
-//   - A rate limit hit: RateLimited, and its seconds as Retry-After.
+//   - The per-client rate limits: one Bucket per client and limit (FullBucket
+//     for a client not seen before), Bucket.Take with the time; when it
+//     refuses, RateLimited, and its seconds as Retry-After. Bucket.FullAt is
+//     when the bucket may be forgotten.
 //
 // Every Answer is JSON, sent with Content-Type: application/json and
 // Cache-Control: no-store.

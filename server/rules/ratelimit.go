@@ -1,0 +1,50 @@
+package rules
+
+import "time"
+
+// Bucket is one client's token bucket for a per-client rate limit
+// (docs/protocol.md 9) of perMinute requests a minute: it holds at most
+// perMinute tokens, refills continuously at perMinute a minute, and each
+// request takes one. It is plain data, so a relay can keep buckets in a map
+// (the self-hosted relay) or store each one's bytes (an edge relay, a
+// Durable Object per client); the time is passed in.
+type Bucket struct {
+	// Tokens is what the bucket held at Last.
+	Tokens float64
+	// Last is when Tokens was counted.
+	Last time.Time
+}
+
+// FullBucket is the bucket of a client not seen before, at now.
+func FullBucket(perMinute int, now time.Time) Bucket {
+	return Bucket{Tokens: float64(perMinute), Last: now}
+}
+
+// refill adds the tokens earned since Last, up to perMinute. A now before
+// Last (a clock that stepped back) adds none.
+func (b *Bucket) refill(perMinute int, now time.Time) {
+	if d := now.Sub(b.Last); d > 0 {
+		b.Tokens = min(float64(perMinute), b.Tokens+d.Minutes()*float64(perMinute))
+		b.Last = now
+	}
+}
+
+// Take refills the bucket up to now and takes a token for a request. When
+// there is none, ok is false, the bucket keeps what it has, and wait is
+// how long until there is one: RateLimited(wait) is the answer.
+func (b *Bucket) Take(perMinute int, now time.Time) (ok bool, wait time.Duration) {
+	b.refill(perMinute, now)
+	if b.Tokens >= 1 {
+		b.Tokens--
+		return true, 0
+	}
+	perToken := time.Minute / time.Duration(perMinute)
+	return false, time.Duration((1 - b.Tokens) * float64(perToken))
+}
+
+// FullAt is when the bucket is full again if nothing takes from it: from
+// then on the client is as if new, and the relay may forget the bucket.
+func (b *Bucket) FullAt(perMinute int) time.Time {
+	missing := (float64(perMinute) - b.Tokens) / float64(perMinute)
+	return b.Last.Add(time.Duration(missing * float64(time.Minute)))
+}
