@@ -9,7 +9,7 @@
 #   ./build.sh bench [what]  benchmarks: relay, widget (default: all), or
 #                            versus: the widget's time to QR against the
 #                            build in $SCANIN_BENCH_BASELINE, interleaved
-#   ./build.sh edge [--port PORT] [--no-rate-limit]
+#   ./build.sh edge [--port PORT] [--no-rate-limit] [--config FILE]
 #                            build the edge relay and serve it under workerd
 #                            on 127.0.0.1:PORT (default 8787) until Ctrl-C
 #
@@ -200,13 +200,15 @@ edge_deps() {
 # its Durable Object) and serves it under workerd on 127.0.0.1 with
 # on-disk Durable Object storage in a fresh directory, until Ctrl-C.
 edge() {
-	local port=8787 rate=on
+	local port=8787 rate=on config=
 	while (($#)); do
 		case $1 in
 		--port) [[ $# -ge 2 ]] || die "edge: --port needs a value"; port=$2; shift 2 ;;
 		--port=*) port=${1#--port=}; shift ;;
 		--no-rate-limit) rate=off; shift ;;
-		*) die "edge: unknown argument: $1 (--port PORT, --no-rate-limit)" ;;
+		# Relative to where build.sh was run (OLDPWD: before its cd).
+		--config) [[ $# -ge 2 ]] || die "edge: --config needs a file"; config=$2; [[ $config = /* ]] || config=$OLDPWD/$config; shift 2 ;;
+		*) die "edge: unknown argument: $1 (--port PORT, --no-rate-limit, --config FILE)" ;;
 		esac
 	done
 	[[ $port =~ ^[0-9]{1,5}$ ]] || die "edge: --port wants a port number, not $port"
@@ -218,13 +220,15 @@ edge() {
 	cp "$(go env GOROOT)/lib/wasm/wasm_exec.js" "$dir/dist/wasm_exec.js"
 	GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o "$dir/dist/rules.wasm" ./server/edge/wasm
 	ls -l "$dir/dist/rules.wasm"
+	. server/edge/build-assets.sh && edge_assets "$dir" "$config"
 	edge_state=$(mktemp -d) # global: the EXIT trap runs after edge returns
 	trap 'rm -rf "$edge_state"' EXIT
 	trap 'exit 130' INT # so that Ctrl-C and SIGTERM run the EXIT trap too
 	trap 'exit 143' TERM
 	step "edge relay on http://127.0.0.1:$port (Ctrl-C stops it)"
 	SCANIN_EDGE_RATE_LIMIT=$rate "$dir/node_modules/@cloudflare/workerd-linux-64/bin/workerd" serve --experimental \
-		"$dir/workerd.capnp" --socket-addr "http=127.0.0.1:$port" --directory-path "do-storage=$edge_state"
+		"$dir/workerd.capnp" --socket-addr "http=127.0.0.1:$port" --directory-path "do-storage=$edge_state" \
+		--directory-path "assets=$PWD/$dir/dist/public"
 }
 
 case ${1:-build} in

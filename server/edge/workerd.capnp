@@ -15,6 +15,10 @@ const config :Workerd.Config = (
     # The path is a placeholder: build.sh gives a fresh directory with
     # --directory-path.
     (name = "do-storage", disk = (path = "/nonexistent/scanin-edge", writable = true)),
+    # The static assets (dist/public, written by cmd/edgebundle), the
+    # ASSETS binding as wrangler.jsonc's "assets" is when deployed;
+    # build.sh gives the directory with --directory-path.
+    (name = "assets", disk = (path = "/nonexistent/scanin-edge-assets", writable = false)),
   ],
   sockets = [(name = "http", address = "127.0.0.1:8787", service = "relay", http = .http)],
 );
@@ -35,6 +39,9 @@ const relay :Workerd.Worker = (
     (name = "src/worker.js", esModule = embed "src/worker.js"),
     (name = "dist/wasm_exec.js", esModule = embed "dist/wasm_exec.js"),
     (name = "dist/rules.wasm", wasm = embed "dist/rules.wasm"),
+    # The browser files (src/static.js) and their manifest, with the apps.
+    (name = "src/static.js", esModule = embed "src/static.js"),
+    (name = "dist/static.js", esModule = embed "dist/static.js"),
   ],
   durableObjectNamespaces = [
     (className = "Session", uniqueKey = "scanin-edge-session", enableSql = true),
@@ -44,6 +51,7 @@ const relay :Workerd.Worker = (
   bindings = [
     (name = "SESSIONS", durableObjectNamespace = "Session"),
     (name = "LIMITS", durableObjectNamespace = "Limiter"),
+    (name = "ASSETS", service = "assets"),
     # "off" under --no-rate-limit.
     (name = "RATE_LIMIT", fromEnvironment = "SCANIN_EDGE_RATE_LIMIT"),
   ],

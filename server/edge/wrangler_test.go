@@ -36,8 +36,8 @@ func TestWranglerDryRun(t *testing.T) {
 	}
 }
 
-// buildDist builds dist/ as ./build.sh edge does: rules.wasm and the
-// toolchain's wasm_exec.js.
+// buildDist builds dist/ as ./build.sh edge does: rules.wasm, the
+// toolchain's wasm_exec.js, and static.js and public/.
 func buildDist(t *testing.T) {
 	t.Helper()
 	if err := os.MkdirAll("dist", 0o755); err != nil {
@@ -58,5 +58,9 @@ func buildDist(t *testing.T) {
 	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./wasm: %v\n%s", err, out)
+	}
+	// The static bundle (the widget's files and the demo app).
+	if out, err := exec.Command("go", "run", "./cmd/edgebundle", "-out", "dist").CombinedOutput(); err != nil {
+		t.Fatalf("go run ./cmd/edgebundle: %v\n%s", err, out)
 	}
 }

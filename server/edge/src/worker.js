@@ -11,6 +11,7 @@
 import "../dist/wasm_exec.js"; // the Go toolchain's; sets globalThis.Go
 import rulesModule from "../dist/rules.wasm";
 import { DurableObject } from "cloudflare:workers";
+import { apps, serveStatic } from "./static.js"; // the browser files, without Go
 
 // The isolate's one Go instance, shared by the front Worker and every
 // Durable Object in the isolate. Started on first use, inside a request,
@@ -19,6 +20,7 @@ let rules;
 async function goRules() {
   if (!rules) {
     const go = new Go();
+    globalThis.scaninEdgeApps = apps; // the config file's, read by main
     const instance = await WebAssembly.instantiate(rulesModule, go.importObject);
     go.run(instance); // runs main until it blocks, having set scaninEdge
     rules = globalThis.scaninEdge;
@@ -36,6 +38,8 @@ function respond(r) {
 
 export default {
   async fetch(request, env) {
+    const file = await serveStatic(request, env);
+    if (file) return file;
     const go = await goRules();
     const url = new URL(request.url);
     const h = (name) => request.headers.get(name) ?? "";

@@ -8,6 +8,7 @@
 package main
 
 import (
+	"encoding/json"
 	"syscall/js"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 )
 
 func main() {
-	rl := edge.New()
+	rl := edge.New(configuredApps()...)
 	api := js.Global().Get("Object").New()
 	// route(request) -> {response} or {sid, forward, readBody}, with
 	// {limit, limitKey} for the rate limit to take first
@@ -62,6 +63,33 @@ func main() {
 	}))
 	js.Global().Set("scaninEdge", api)
 	select {} // keep the functions alive; JavaScript calls them
+}
+
+// configuredApps are the apps of the config file the static bundle was
+// built with (cmd/edgebundle, each with its ttl), which src/worker.js sets
+// as scaninEdgeApps before main runs: JSON in the config file's form.
+// None: edge.New's demo app.
+func configuredApps() []edge.App {
+	v := js.Global().Get("scaninEdgeApps")
+	if v.Type() != js.TypeString {
+		return nil
+	}
+	var in []struct {
+		ID            string   `json:"id"`
+		Name          string   `json:"name"`
+		Origins       []string `json:"origins"`
+		WidgetOrigins []string `json:"widget_origins"`
+		LinkBase      string   `json:"link_base"`
+		TTL           int      `json:"ttl"`
+	}
+	if err := json.Unmarshal([]byte(v.String()), &in); err != nil {
+		panic("scaninEdgeApps: " + err.Error()) // written by cmd/edgebundle: a bug
+	}
+	apps := make([]edge.App, len(in))
+	for i, a := range in {
+		apps[i] = edge.App(a)
+	}
+	return apps
 }
 
 func at(v js.Value) time.Time { return time.UnixMilli(int64(v.Float())) }
