@@ -694,14 +694,29 @@ func (s *suite) race(t *testing.T) {
 
 func (s *suite) rateLimitSender(t *testing.T) {
 	sid := protocol.NewSessionID()
-	for i := 0; i < s.tg.SenderRequestsPerMinute; i++ {
+	limit := s.tg.SenderRequestsPerMinute
+	start := time.Now()
+	for i := 0; i < limit; i++ {
 		a := s.c.read(t, sid)
 		if a.status != http.StatusNotFound {
-			t.Fatalf("sender request %d of %d: %d %s, want 404 (within the limit)", i+1, s.tg.SenderRequestsPerMinute, a.status, a.body)
+			t.Fatalf("sender request %d of %d: %d %s, want 404 (within the limit)", i+1, limit, a.status, a.body)
+		}
+	}
+	// The limit is a rate: while the burst was sent, the allowance grew.
+	// Requests up to that growth may still pass; the next must not.
+	for extra := 0; ; extra++ {
+		a := s.c.read(t, sid)
+		if a.status != http.StatusNotFound {
+			wantError(t, "GET over the limit", a, protocol.CodeRateLimited)
+			checkRetryAfter(t, "GET", a)
+			break
+		}
+		if allowed := refilled(limit, time.Since(start)); extra >= allowed {
+			t.Fatalf("%d sender requests passed after the %d of a minute's burst; at %d a minute, %v refills at most %d",
+				extra+1, limit, limit, time.Since(start).Round(time.Millisecond), allowed)
 		}
 	}
 	for what, a := range map[string]answer{
-		"GET":  s.c.read(t, sid),
 		"POST": s.c.deliver(t, sid, bytes.Repeat([]byte{1}, 64)),
 		"deny": s.c.deny(t, sid),
 	} {
@@ -711,20 +726,35 @@ func (s *suite) rateLimitSender(t *testing.T) {
 }
 
 func (s *suite) rateLimitListen(t *testing.T) {
-	for i := 0; i < s.tg.NewSessionsPerMinute; i++ {
+	limit := s.tg.NewSessionsPerMinute
+	start := time.Now()
+	for i := 0; i < limit; i++ {
 		conn, a, _ := s.c.dial(t, protocol.NewSessionID(), listenOpts{})
 		if a != nil {
-			t.Fatalf("listen %d of %d: refused %d %s (within the limit)", i+1, s.tg.NewSessionsPerMinute, a.status, a.body)
+			t.Fatalf("listen %d of %d: refused %d %s (within the limit)", i+1, limit, a.status, a.body)
 		}
 		_ = conn.CloseNow()
 	}
-	conn, a, _ := s.c.dial(t, protocol.NewSessionID(), listenOpts{})
-	if conn != nil {
+	for extra := 0; ; extra++ {
+		conn, a, _ := s.c.dial(t, protocol.NewSessionID(), listenOpts{})
+		if conn == nil {
+			wantError(t, "listen over the limit", *a, protocol.CodeRateLimited)
+			checkRetryAfter(t, "listen", *a)
+			return
+		}
 		_ = conn.CloseNow()
-		t.Fatalf("listen over the limit was accepted")
+		if allowed := refilled(limit, time.Since(start)); extra >= allowed {
+			t.Fatalf("%d listens were accepted after the %d of a minute's burst; at %d a minute, %v refills at most %d",
+				extra+1, limit, limit, time.Since(start).Round(time.Millisecond), allowed)
+		}
 	}
-	wantError(t, "listen over the limit", *a, protocol.CodeRateLimited)
-	checkRetryAfter(t, "listen", *a)
+}
+
+// refilled is how many requests a limit of perMinute, spent at the start
+// of elapsed, allows again by its end (rounded up: a relay may refill in
+// whole tokens).
+func refilled(perMinute int, elapsed time.Duration) int {
+	return int((time.Duration(perMinute)*elapsed + time.Minute - 1) / time.Minute)
 }
 
 func checkRetryAfter(t *testing.T, what string, a answer) {
