@@ -18,6 +18,25 @@ type SessionInfo struct {
 	Sender    Peer      `json:"sender"`
 }
 
+// AppendJSON appends the info as the body of GET {relay}/v1/sessions/{sid},
+// the bytes encoding/json writes for it, without encoding/json.
+func (i SessionInfo) AppendJSON(dst []byte) []byte {
+	w := newJSONObject(dst)
+	w.str("app", i.App)
+	w.str("app_name", i.AppName)
+	w.str("state", string(i.State))
+	w.int("expires_at", i.ExpiresAt)
+	r := newJSONObject(nil)
+	r.str("ip", i.Requester.IP)
+	r.str("user_agent", i.Requester.UserAgent)
+	r.str("origin", i.Requester.Origin)
+	w.raw("requester", r.close())
+	p := newJSONObject(nil)
+	p.str("ip", i.Sender.IP)
+	w.raw("sender", p.close())
+	return w.close()
+}
+
 // Requester is what the relay saw of the receiver when it started listening.
 type Requester struct {
 	IP        string `json:"ip"`
@@ -43,6 +62,23 @@ type AppConfig struct {
 	Origins  []string `json:"origins"`
 	LinkBase string   `json:"link_base"`
 	TTL      int      `json:"ttl"` // seconds
+}
+
+// AppendJSON appends the config as the body of GET {relay}/v1/apps/{app},
+// the bytes encoding/json writes for it, without encoding/json (which the
+// edge relay's wasm would otherwise link only for this).
+func (a AppConfig) AppendJSON(dst []byte) []byte {
+	w := newJSONObject(dst)
+	w.str("id", a.ID)
+	w.str("name", a.Name)
+	if a.Origins == nil {
+		w.raw("origins", []byte("null"))
+	} else {
+		w.strings("origins", a.Origins)
+	}
+	w.str("link_base", a.LinkBase)
+	w.int("ttl", int64(a.TTL))
+	return w.close()
 }
 
 // AllowsOrigin reports whether origin may embed this app's widget.

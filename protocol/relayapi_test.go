@@ -2,7 +2,9 @@ package protocol
 
 import (
 	"encoding/json"
+	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -165,4 +167,70 @@ func TestPaths(t *testing.T) {
 			t.Errorf("ListenURL(%q, %+v) = %q, want %q", c.relay, c.p, got, c.want)
 		}
 	}
+}
+
+// awkwardStrings are strings whose JSON needs escapes: HTML's characters,
+// JavaScript's line terminators, controls, invalid UTF-8.
+var awkwardStrings = []string{
+	"", "Demo Shop", `a"b\c`, "<script>&amp;</script>", "\u2028\u2029", "\x00\x01\x1f\x7f",
+	"\b\f\n\r\t", "\xff\xfe", "ü 😀 \ufffd", "Mozilla/5.0 (X11; Linux x86_64)",
+}
+
+// TestRelayAPIAppendJSON checks the hand-written writers against
+// encoding/json, byte for byte.
+func TestRelayAPIAppendJSON(t *testing.T) {
+	check := func(t *testing.T, v interface{ AppendJSON([]byte) []byte }) {
+		t.Helper()
+		want, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := v.AppendJSON(nil); string(got) != string(want) {
+			t.Errorf("AppendJSON\n got %s\nwant %s", got, want)
+		}
+		if got := v.AppendJSON([]byte("x")); string(got) != "x"+string(want) {
+			t.Errorf("AppendJSON does not append: %s", got)
+		}
+	}
+	for i, s := range awkwardStrings {
+		t.Run("string "+strconv.Itoa(i), func(t *testing.T) {
+			check(t, SessionInfo{App: s, AppName: s, State: State(s), ExpiresAt: int64(i) - 5,
+				Requester: Requester{IP: s, UserAgent: s, Origin: s}, Sender: Peer{IP: s}})
+			check(t, AppConfig{ID: s, Name: s, Origins: []string{s, s}, LinkBase: s, TTL: i - 5})
+		})
+	}
+	for name, origins := range map[string][]string{"nil": nil, "empty": {}, "one": {"http://localhost:*"}} {
+		t.Run("origins "+name, func(t *testing.T) {
+			check(t, AppConfig{ID: "demo", Origins: origins, TTL: 60})
+		})
+	}
+	check(t, SessionInfo{})
+	check(t, SessionInfo{ExpiresAt: math.MaxInt64})
+	check(t, SessionInfo{ExpiresAt: math.MinInt64})
+}
+
+// FuzzRelayAPIAppendJSON compares the writers with encoding/json for any
+// strings.
+func FuzzRelayAPIAppendJSON(f *testing.F) {
+	for i, s := range awkwardStrings {
+		f.Add(s, awkwardStrings[(i+1)%len(awkwardStrings)], int64(i))
+	}
+	if len(awkwardStrings) == 0 {
+		f.Fatal("no seed corpus")
+	}
+	f.Fuzz(func(t *testing.T, a, b string, n int64) {
+		for _, v := range []interface{ AppendJSON([]byte) []byte }{
+			SessionInfo{App: a, AppName: b, State: State(a), ExpiresAt: n,
+				Requester: Requester{IP: b, UserAgent: a, Origin: b}, Sender: Peer{IP: a}},
+			AppConfig{ID: a, Name: b, Origins: []string{b, a}, LinkBase: a, TTL: int(int32(n))},
+		} {
+			want, err := json.Marshal(v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := v.AppendJSON(nil); string(got) != string(want) {
+				t.Fatalf("AppendJSON\n got %s\nwant %s", got, want)
+			}
+		}
+	})
 }

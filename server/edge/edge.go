@@ -20,7 +20,6 @@
 package edge
 
 import (
-	"encoding/json"
 	"net/url"
 	"strconv"
 	"strings"
@@ -215,8 +214,7 @@ func (rl *Relay) app(id, base string) *Response {
 	if err != nil {
 		return errResponse(err, true)
 	}
-	b, _ := json.Marshal(a.Config(base))
-	return answer(rules.Answer{Status: 200, Body: b}, "no-cache", true)
+	return answer(rules.Answer{Status: 200, Body: a.Config(base).AppendJSON(nil)}, "no-cache", true)
 }
 
 func (rl *Relay) sender(op, sid string, r Request) Routed {
@@ -367,7 +365,7 @@ func (rl *Relay) Request(fwd string, stored, body []byte, tooLarge bool, now tim
 		if o.Reply.Err != nil {
 			res.Response = errResponse(o.Reply.Err, true)
 		} else {
-			b, _ := json.Marshal(s.Info(state, protocol.Peer{IP: f.Requester.IP}))
+			b := s.Info(state, protocol.Peer{IP: f.Requester.IP}).AppendJSON(nil)
 			res.Response = answer(rules.Answer{Status: 200, Body: b}, "no-store", true)
 		}
 		rl.finish(&res, stored, s, o)

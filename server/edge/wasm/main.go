@@ -8,7 +8,6 @@
 package main
 
 import (
-	"encoding/json"
 	"syscall/js"
 	"time"
 
@@ -68,28 +67,44 @@ func main() {
 // configuredApps are the apps of the config file the static bundle was
 // built with (cmd/edgebundle, each with its ttl), which src/worker.js sets
 // as scaninEdgeApps before main runs: JSON in the config file's form.
-// None: edge.New's demo app.
+// None: edge.New's demo app. JavaScript's JSON.parse reads it, so that the
+// wasm does not link encoding/json for it.
 func configuredApps() []edge.App {
 	v := js.Global().Get("scaninEdgeApps")
 	if v.Type() != js.TypeString {
 		return nil
 	}
-	var in []struct {
-		ID            string   `json:"id"`
-		Name          string   `json:"name"`
-		Origins       []string `json:"origins"`
-		WidgetOrigins []string `json:"widget_origins"`
-		LinkBase      string   `json:"link_base"`
-		TTL           int      `json:"ttl"`
-	}
-	if err := json.Unmarshal([]byte(v.String()), &in); err != nil {
-		panic("scaninEdgeApps: " + err.Error()) // written by cmd/edgebundle: a bug
-	}
-	apps := make([]edge.App, len(in))
-	for i, a := range in {
-		apps[i] = edge.App(a)
+	in := js.Global().Get("JSON").Call("parse", v) // throws on bad JSON: written by cmd/edgebundle, a bug
+	apps := make([]edge.App, in.Length())
+	for i := range apps {
+		a := in.Index(i)
+		apps[i] = edge.App{ID: str(a.Get("id")), Name: str(a.Get("name")), Origins: strs(a.Get("origins")),
+			WidgetOrigins: strs(a.Get("widget_origins")), LinkBase: str(a.Get("link_base"))}
+		if ttl := a.Get("ttl"); ttl.Type() == js.TypeNumber {
+			apps[i].TTL = ttl.Int()
+		}
 	}
 	return apps
+}
+
+// str is a JavaScript string, or "" for anything else (undefined, null).
+func str(v js.Value) string {
+	if v.Type() != js.TypeString {
+		return ""
+	}
+	return v.String()
+}
+
+// strs is a JavaScript array of strings; nil for anything else.
+func strs(v js.Value) []string {
+	if !v.InstanceOf(js.Global().Get("Array")) {
+		return nil
+	}
+	out := make([]string, v.Length())
+	for i := range out {
+		out[i] = str(v.Index(i))
+	}
+	return out
 }
 
 func at(v js.Value) time.Time { return time.UnixMilli(int64(v.Float())) }
