@@ -695,39 +695,60 @@ func (s *suite) race(t *testing.T) {
 func (s *suite) rateLimitSender(t *testing.T) {
 	sid := protocol.NewSessionID()
 	limit := s.tg.SenderRequestsPerMinute
-	start := time.Now()
+	burst := refillCounter{perMinute: limit, start: time.Now()}
 	for i := 0; i < limit; i++ {
 		a := s.c.read(t, sid)
 		if a.status != http.StatusNotFound {
 			t.Fatalf("sender request %d of %d: %d %s, want 404 (within the limit)", i+1, limit, a.status, a.body)
 		}
 	}
-	// The limit is a rate: while the burst was sent, the allowance grew.
-	// Requests up to that growth may still pass; the next must not.
-	for extra := 0; ; extra++ {
-		a := s.c.read(t, sid)
-		if a.status != http.StatusNotFound {
-			wantError(t, "GET over the limit", a, protocol.CodeRateLimited)
-			checkRetryAfter(t, "GET", a)
-			break
-		}
-		if allowed := refilled(limit, time.Since(start)); extra >= allowed {
-			t.Fatalf("%d sender requests passed after the %d of a minute's burst; at %d a minute, %v refills at most %d",
-				extra+1, limit, limit, time.Since(start).Round(time.Millisecond), allowed)
+	// Each kind of sender request is refused once the limit is spent. The
+	// limit is a rate, so while they are sent the allowance grows: requests
+	// up to that growth may still pass (404: no such session), no more.
+	for _, r := range []struct {
+		what string
+		do   func() answer
+	}{
+		{"GET", func() answer { return s.c.read(t, sid) }},
+		{"POST", func() answer { return s.c.deliver(t, sid, bytes.Repeat([]byte{1}, 64)) }},
+		{"deny", func() answer { return s.c.deny(t, sid) }},
+	} {
+		for {
+			a := r.do()
+			if a.status != http.StatusNotFound {
+				wantError(t, r.what+" over the limit", a, protocol.CodeRateLimited)
+				checkRetryAfter(t, r.what, a)
+				break
+			}
+			burst.passedAfter(t, r.what)
 		}
 	}
-	for what, a := range map[string]answer{
-		"POST": s.c.deliver(t, sid, bytes.Repeat([]byte{1}, 64)),
-		"deny": s.c.deny(t, sid),
-	} {
-		wantError(t, what+" over the limit", a, protocol.CodeRateLimited)
-		checkRetryAfter(t, what, a)
+}
+
+// refillCounter counts the requests a rate limit lets through after a burst
+// of perMinute requests begun at start, and fails the test when there are
+// more than the limit refilled meanwhile.
+type refillCounter struct {
+	perMinute int
+	start     time.Time
+	passed    int
+}
+
+func (c *refillCounter) passedAfter(t *testing.T, what string) {
+	t.Helper()
+	c.passed++
+	elapsed := time.Since(c.start)
+	// Rounded up: a relay may refill in whole tokens.
+	refilled := int((time.Duration(c.perMinute)*elapsed + time.Minute - 1) / time.Minute)
+	if c.passed > refilled {
+		t.Fatalf("%s: %d requests passed after a minute's burst of %d; at %d a minute, %v refills at most %d",
+			what, c.passed, c.perMinute, c.perMinute, elapsed.Round(time.Millisecond), refilled)
 	}
 }
 
 func (s *suite) rateLimitListen(t *testing.T) {
 	limit := s.tg.NewSessionsPerMinute
-	start := time.Now()
+	burst := refillCounter{perMinute: limit, start: time.Now()}
 	for i := 0; i < limit; i++ {
 		conn, a, _ := s.c.dial(t, protocol.NewSessionID(), listenOpts{})
 		if a != nil {
@@ -735,7 +756,7 @@ func (s *suite) rateLimitListen(t *testing.T) {
 		}
 		_ = conn.CloseNow()
 	}
-	for extra := 0; ; extra++ {
+	for {
 		conn, a, _ := s.c.dial(t, protocol.NewSessionID(), listenOpts{})
 		if conn == nil {
 			wantError(t, "listen over the limit", *a, protocol.CodeRateLimited)
@@ -743,18 +764,8 @@ func (s *suite) rateLimitListen(t *testing.T) {
 			return
 		}
 		_ = conn.CloseNow()
-		if allowed := refilled(limit, time.Since(start)); extra >= allowed {
-			t.Fatalf("%d listens were accepted after the %d of a minute's burst; at %d a minute, %v refills at most %d",
-				extra+1, limit, limit, time.Since(start).Round(time.Millisecond), allowed)
-		}
+		burst.passedAfter(t, "listen")
 	}
-}
-
-// refilled is how many requests a limit of perMinute, spent at the start
-// of elapsed, allows again by its end (rounded up: a relay may refill in
-// whole tokens).
-func refilled(perMinute int, elapsed time.Duration) int {
-	return int((time.Duration(perMinute)*elapsed + time.Minute - 1) / time.Minute)
 }
 
 func checkRetryAfter(t *testing.T, what string, a answer) {
