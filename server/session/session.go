@@ -7,7 +7,10 @@
 // (package server), an edge relay (one session per Durable Object) and a
 // multi-node relay (sessions in Redis) share them: each loads a Session, calls
 // one method under whatever lock or transaction it has, stores the Session
-// back and carries out the Outcome.
+// back and carries out the Outcome. A store that keeps sessions as bytes
+// uses MarshalBinary and UnmarshalBinary (a versioned layout, so bytes
+// written by an older release still read), and AlarmAt for when it must
+// next act on a session it holds.
 //
 // The life of a session:
 //
