@@ -8,7 +8,9 @@
 #   ./build.sh demo          build, then run the relay and the demo shop
 #   ./build.sh bench [what]  benchmarks: relay, widget (default: all), or
 #                            versus: the widget's time to QR against the
-#                            build in $SCANIN_BENCH_BASELINE, interleaved
+#                            build in $SCANIN_BENCH_BASELINE, interleaved;
+#                            edge: the edge relay under workerd beside a
+#                            minimal Durable Object relay and scanin relay
 #   ./build.sh edge [--port PORT] [--no-rate-limit] [--config FILE]
 #                            build the edge relay and serve it under workerd
 #                            on 127.0.0.1:PORT (default 8787) until Ctrl-C
@@ -179,8 +181,13 @@ bench() {
 		step "bench widget: this build versus $SCANIN_BENCH_BASELINE"
 		go test ./e2e -v -run '^$' -bench '^BenchmarkWidgetVersus$' -benchtime 1x -count 1 -timeout 60m
 		;;
+	edge)
+		edge_deps
+		step "bench edge"
+		go run ./server/bench/cmd/edgebench -scanin bin/scanin
+		;;
 	relay) ;;
-	*) die "unknown benchmark: $what (relay, widget, versus or all)" ;;
+	*) die "unknown benchmark: $what (relay, widget, versus, edge or all)" ;;
 	esac
 }
 
@@ -237,6 +244,6 @@ test) run_tests ;;
 demo) shift; demo "$@" ;;
 bench) shift; bench "$@" ;;
 edge) shift; edge "$@" ;;
--h | --help | help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' ;;
+-h | --help | help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' ;;
 *) die "unknown command: $1 (build, test, demo, bench or edge)" ;;
 esac

@@ -1,0 +1,545 @@
+// Command edgebench runs the edge benchmark of docs/benchmarks.md ("Edge"):
+// scanin's edge relay (server/edge) and a minimal JavaScript Durable Object
+// relay (server/edge/bench/mini.js), both under workerd, and the
+// self-hosted `scanin relay` for reference, driven by the same client
+// through scanin's Relay API, interleaved, fresh processes every run. It
+// prints two results tables and, with -write, puts them into
+// docs/benchmarks.md between the edgebench markers.
+//
+//	go run ./server/bench/cmd/edgebench [-scanin bin/scanin]
+//
+// It first builds server/edge/dist the way a user does, by starting
+// `./build.sh edge --no-rate-limit` until it serves (-build), then runs
+// workerd itself with server/edge/workerd.capnp, as build.sh does.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/scanin/scanin/server/bench"
+)
+
+func main() {
+	var o options
+	flag.IntVar(&o.runs, "runs", 5, "runs per relay, interleaved; the tables show medians and the spread")
+	flag.IntVar(&o.cpuN, "cpu-handoffs", 400, "whole handoffs (8 concurrent) per CPU measurement")
+	flag.IntVar(&o.stepN, "step-handoffs", 100, "handoffs run one step at a time per run")
+	flag.DurationVar(&o.settle, "settle", 10*time.Millisecond, "wait after each step before reading the relay's CPU time")
+	flag.IntVar(&o.latN, "latency-handoffs", 300, "deliveries to waiting receivers per latency figure")
+	flag.StringVar(&o.only, "only", "edge,edge-memory,mini,scanin", "relays to run: edge, edge-memory (the same with in-memory Durable Object storage), mini, scanin")
+	flag.StringVar(&o.scaninBin, "scanin", "", "prebuilt scanin `binary` (default: build ./cmd/scanin)")
+	flag.BoolVar(&o.build, "build", true, "build server/edge/dist first with ./build.sh edge")
+	flag.StringVar(&o.write, "write", "docs/benchmarks.md", "markdown `file` whose edgebench results block to replace; empty: print only")
+	flag.IntVar(&o.probeN, "probe-handoffs", 200, "handoffs, one step at a time, through server/edge/bench/probe.js after the runs (0: none)")
+	flag.BoolVar(&o.pin, "pin", true, "pin the relay under test to the last CPU and this harness to the others (needs 2 CPUs and taskset)")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "edgebench:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	runs, cpuN, stepN, latN int
+	probeN                  int
+	settle                  time.Duration
+	only, scaninBin, write  string
+	build, pin              bool
+	relayPin                bench.Pinning
+	harnessCPUs             string
+}
+
+// senders are the latency runs' numbers of concurrent senders.
+var senders = []int{1, 8}
+
+// figures are one relay's measurements, one value per run (ms).
+type figures struct {
+	startup, firstListen, firstPost, warmListen []float64
+	cpu                                         []float64
+	steps                                       [4][]float64 // each step's median
+	costP50, costP99, costMax                   []float64    // the costliest step of a handoff
+	p50, p99, rqWait                            map[int][]float64
+	errs                                        []string
+}
+
+func run(o options) error {
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	if o.pin {
+		if err := pinSelf(&o); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "edgebench: relays on CPU %s, harness on CPU %s\n", o.relayPin.CPUs, o.harnessCPUs)
+	}
+	edgeDir := filepath.Join(root, "server/edge")
+	workerd := filepath.Join(edgeDir, "node_modules/@cloudflare/workerd-linux-64/bin/workerd")
+	if _, err := os.Stat(workerd); err != nil {
+		return fmt.Errorf("no workerd in server/edge/node_modules: run ./build.sh edge once (or ./build.sh bench edge)")
+	}
+	tmp, err := os.MkdirTemp("", "edgebench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if o.build {
+		if err := buildEdge(root); err != nil {
+			return err
+		}
+	}
+	bin := o.scaninBin
+	if bin == "" {
+		bin = filepath.Join(tmp, "scanin")
+		build := exec.Command("go", "build", "-o", bin, "./cmd/scanin")
+		build.Dir, build.Stderr = root, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("failed to build cmd/scanin: %w", err)
+		}
+	} else if bin, err = filepath.Abs(bin); err != nil {
+		return err
+	}
+
+	all := map[string]bench.Server{
+		"edge": bench.Workerd{Label: "scanin edge relay (workerd, Go rules as wasm)", Bin: workerd,
+			Config: filepath.Join(edgeDir, "workerd.capnp"),
+			Dirs:   map[string]string{"assets": filepath.Join(edgeDir, "dist/public")},
+			Fresh:  []string{"do-storage"}, Tmp: tmp, Env: []string{"SCANIN_EDGE_RATE_LIMIT=off"}, Pin: o.relayPin},
+		"edge-memory": bench.Workerd{Label: "scanin edge relay, in-memory storage", Bin: workerd,
+			Config: filepath.Join(edgeDir, "bench/edge-memory.capnp"),
+			Dirs:   map[string]string{"assets": filepath.Join(edgeDir, "dist/public")},
+			// The disk service stays declared, unused.
+			Fresh: []string{"do-storage"}, Tmp: tmp, Env: []string{"SCANIN_EDGE_RATE_LIMIT=off"}, Pin: o.relayPin},
+		"mini": bench.Workerd{Label: "minimal JS Durable Object relay (workerd, mini.js)", Bin: workerd,
+			Config: filepath.Join(edgeDir, "bench/mini.capnp"), Tmp: tmp, Pin: o.relayPin},
+		"scanin": bench.Scanin{Bin: bin, Pin: o.relayPin},
+	}
+	if _, err := writeConfig(edgeDir, "edge-memory", false, true); err != nil {
+		return err
+	}
+	var servers []bench.Server
+	for _, name := range strings.Split(o.only, ",") {
+		s, ok := all[strings.TrimSpace(name)]
+		if !ok {
+			return fmt.Errorf("unknown relay %q (edge, edge-memory, mini, scanin)", name)
+		}
+		servers = append(servers, s)
+	}
+	results := map[string]*figures{}
+	for _, s := range servers {
+		results[s.Name()] = &figures{p50: map[int][]float64{}, p99: map[int][]float64{}, rqWait: map[int][]float64{}}
+	}
+	for r := 1; r <= o.runs; r++ {
+		for _, s := range servers {
+			f := results[s.Name()]
+			if err := runOnce(s, f, o); err != nil {
+				msg := fmt.Sprintf("run %d: %v", r, err)
+				fmt.Fprintln(os.Stderr, "edgebench:", s.Name(), msg)
+				f.errs = append(f.errs, msg)
+			}
+		}
+	}
+	table := render(servers, results, o)
+	if o.probeN > 0 && slices.Contains(strings.Split(o.only, ","), "edge") {
+		probe := all["edge"].(bench.Workerd)
+		probe.Label = "probe"
+		probe.Config, err = writeConfig(edgeDir, "probe", true, false)
+		if err != nil {
+			return err
+		}
+		report, err := runProbe(probe, o)
+		if err != nil {
+			return fmt.Errorf("probe: %w", err)
+		}
+		table += "\n" + report
+	}
+	fmt.Print(table)
+	if o.write != "" {
+		if err := writeResults(filepath.Join(root, o.write), table); err != nil {
+			return err
+		}
+	}
+	for _, s := range servers {
+		if len(results[s.Name()].errs) > 0 {
+			return fmt.Errorf("%s had errors; see above", s.Name())
+		}
+	}
+	return nil
+}
+
+// runOnce measures a fresh process of s.
+func runOnce(s bench.Server, f *figures, o options) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	start := time.Now()
+	p, err := s.Start(ctx)
+	if err != nil {
+		return err
+	}
+	defer p.Stop()
+	f.startup = append(f.startup, ms(time.Since(start)))
+	// The first request of the fresh process, then a warm one.
+	listen, post, err := bench.Handoff(ctx, p.Addr)
+	if err != nil {
+		return fmt.Errorf("first handoff: %w", err)
+	}
+	f.firstListen = append(f.firstListen, ms(listen))
+	f.firstPost = append(f.firstPost, ms(post))
+	if listen, _, err = bench.Handoff(ctx, p.Addr); err != nil {
+		return fmt.Errorf("second handoff: %w", err)
+	}
+	f.warmListen = append(f.warmListen, ms(listen))
+	if _, err := bench.MeasureHandoffCPU(ctx, p, 50, 4, bench.ThreadsCPU); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
+	cpuOf := bench.ThreadsCPU
+	if _, ok := s.(bench.Scanin); ok {
+		cpuOf = bench.CPU // /proc/PID/stat: user + system
+	}
+	cpu, err := bench.MeasureHandoffCPU(ctx, p, o.cpuN, 8, cpuOf)
+	if err != nil {
+		return fmt.Errorf("CPU: %w", err)
+	}
+	f.cpu = append(f.cpu, ms(cpu))
+	steps, err := bench.MeasureSteps(ctx, p, o.stepN, o.settle)
+	if err != nil {
+		return fmt.Errorf("steps: %w", err)
+	}
+	costliest := make([]time.Duration, len(steps))
+	for i := range f.steps {
+		ds := make([]time.Duration, len(steps))
+		for j, st := range steps {
+			ds[j] = st.All()[i]
+			costliest[j] = max(costliest[j], ds[j])
+		}
+		f.steps[i] = append(f.steps[i], ms(bench.Percentile(ds, 50)))
+	}
+	f.costP50 = append(f.costP50, ms(bench.Percentile(costliest, 50)))
+	f.costP99 = append(f.costP99, ms(bench.Percentile(costliest, 99)))
+	f.costMax = append(f.costMax, ms(bench.Percentile(costliest, 100)))
+	fmt.Fprintf(os.Stderr, "edgebench: %s: start %.1f ms, first listen %.1f ms, %.2f ms CPU per handoff, costliest step p50 %.2f ms\n",
+		s.Name(), f.startup[len(f.startup)-1], f.firstListen[len(f.firstListen)-1], ms(cpu), f.costP50[len(f.costP50)-1])
+	for _, n := range senders {
+		lat, wait, err := bench.MeasurePostToReceiver(ctx, p, o.latN, n)
+		if err != nil {
+			return fmt.Errorf("latency at %d senders: %w", n, err)
+		}
+		f.p50[n] = append(f.p50[n], ms(bench.Percentile(lat, 50)))
+		f.p99[n] = append(f.p99[n], ms(bench.Percentile(lat, 99)))
+		f.rqWait[n] = append(f.rqWait[n], ms(wait))
+	}
+	return nil
+}
+
+// writeConfig writes server/edge/bench/NAME.capnp from server/edge's
+// workerd.capnp: with probe, bench/probe.js (which wraps src/worker.js) is
+// the main module; with memory, Durable Object storage is in memory
+// instead of on disk. (workerd embeds files only by paths relative to the
+// configuration, so it is written next to probe.js.)
+func writeConfig(edgeDir, name string, probe, memory bool) (string, error) {
+	b, err := os.ReadFile(filepath.Join(edgeDir, "workerd.capnp"))
+	if err != nil {
+		return "", err
+	}
+	s := strings.ReplaceAll(string(b), `embed "`, `embed "../`)
+	if probe {
+		const modules = "modules = ["
+		if !strings.Contains(s, modules) {
+			return "", fmt.Errorf("server/edge/workerd.capnp has no %q", modules)
+		}
+		s = strings.Replace(s, modules, modules+"\n    (name = \"bench/probe.js\", esModule = embed \"probe.js\"),", 1)
+	}
+	if memory {
+		const disk = `durableObjectStorage = (localDisk = "do-storage")`
+		if !strings.Contains(s, disk) {
+			return "", fmt.Errorf("server/edge/workerd.capnp has no %q", disk)
+		}
+		s = strings.Replace(s, disk, "durableObjectStorage = (inMemory = void)", 1)
+	}
+	file := filepath.Join(edgeDir, "bench", name+".capnp")
+	return file, os.WriteFile(file, []byte("# Written by cmd/edgebench from ../workerd.capnp; not to be edited.\n"+s), 0o644)
+}
+
+// probeFigures is GET /__probe's answer.
+type probeFigures struct {
+	Counts map[string]float64   `json:"counts"`
+	Times  map[string][]float64 `json:"times"`
+}
+
+func getProbe(addr, method string) (probeFigures, error) {
+	var f probeFigures
+	req, _ := http.NewRequest(method, "http://"+addr+"/__probe", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return f, err
+	}
+	defer resp.Body.Close()
+	return f, json.NewDecoder(resp.Body).Decode(&f)
+}
+
+// runProbe starts the edge relay wrapped by probe.js, makes one handoff
+// (the Go instance starts), then o.probeN handoffs one step at a time, and
+// renders what the probe counted and timed.
+func runProbe(w bench.Workerd, o options) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	p, err := w.Start(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer p.Stop()
+	if _, _, err := bench.Handoff(ctx, p.Addr); err != nil {
+		return "", err
+	}
+	start, err := getProbe(p.Addr, "POST") // answers, then resets
+	if err != nil {
+		return "", err
+	}
+	if _, err := bench.MeasureHandoffCPU(ctx, p, 50, 4, bench.ThreadsCPU); err != nil {
+		return "", err
+	}
+	if _, err := getProbe(p.Addr, "POST"); err != nil {
+		return "", err
+	}
+	steps, err := bench.MeasureSteps(ctx, p, o.probeN, o.settle)
+	if err != nil {
+		return "", err
+	}
+	f, err := getProbe(p.Addr, "GET")
+	if err != nil {
+		return "", err
+	}
+	var total time.Duration
+	for _, st := range steps {
+		for _, d := range st.All() {
+			total += d
+		}
+	}
+	n := float64(o.probeN)
+	var b strings.Builder
+	fmt.Fprintf(&b, "Inside the edge relay: %d handoffs one step at a time through server/edge/bench/probe.js (%.2f ms of workerd CPU per handoff with the probe).\n\n", o.probeN, ms(total)/n)
+	b.WriteString("| per handoff | calls |\n|---|---|\n")
+	keys := make([]string, 0, len(f.Counts))
+	for k := range f.Counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "| %s | %.2f |\n", k, f.Counts[k]/n)
+	}
+	b.WriteString("\n| Go call | calls per handoff | mean per call | per handoff |\n|---|---|---|---|\n")
+	keys = keys[:0]
+	for k := range f.Times {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var goTotal float64
+	for _, k := range keys {
+		var sum float64
+		for _, t := range f.Times[k] {
+			sum += t
+		}
+		goTotal += sum
+		fmt.Fprintf(&b, "| %s | %.2f | %.3f ms | %.3f ms |\n", k, float64(len(f.Times[k]))/n, sum/float64(len(f.Times[k])), sum/n)
+	}
+	fmt.Fprintf(&b, "\nGo per handoff in all: %.3f ms. The Go instance's start, on the fresh process's first request:", goTotal/n)
+	for _, k := range []string{"go.instantiate", "go.main"} {
+		if t := start.Times[k]; len(t) > 0 {
+			fmt.Fprintf(&b, " %s %.1f ms;", strings.TrimPrefix(k, "go."), t[0])
+		}
+	}
+	b.WriteString(" first calls:")
+	for _, k := range []string{"go.route", "go.request"} {
+		if t := start.Times[k]; len(t) > 0 {
+			fmt.Fprintf(&b, " %s %.1f ms;", strings.TrimPrefix(k, "go."), t[0])
+		}
+	}
+	b.WriteString("\n")
+	return b.String(), nil
+}
+
+// buildEdge builds server/edge/dist the way a user does: ./build.sh edge,
+// stopped (its whole process group) once /healthz answers.
+func buildEdge(root string) error {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	fmt.Fprintln(os.Stderr, "edgebench: building server/edge/dist with ./build.sh edge")
+	cmd := exec.Command(filepath.Join(root, "build.sh"), "edge", "--port", strconv.Itoa(port), "--no-rate-limit")
+	cmd.Dir, cmd.Stdout, cmd.Stderr = root, os.Stderr, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer func() {
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	}()
+	deadline := time.Now().Add(5 * time.Minute)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+		}
+		select {
+		case err := <-done:
+			return fmt.Errorf("./build.sh edge exited before serving: %v", err)
+		case <-time.After(200 * time.Millisecond): // polling until it serves
+		}
+	}
+	return fmt.Errorf("./build.sh edge did not serve /healthz within 5 minutes")
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// summary is "median (min–max)".
+func summary(xs []float64, format string) string {
+	if len(xs) == 0 {
+		return "failed"
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	med := s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	if len(s) == 1 {
+		return fmt.Sprintf(format, med)
+	}
+	return fmt.Sprintf(format+" ("+format+"–"+format+")", med, s[0], s[len(s)-1])
+}
+
+func render(servers []bench.Server, results map[string]*figures, o options) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Measured %s on %s/%s, %d CPUs, %s; %d runs, each on fresh processes, interleaved; median (min–max) of the runs' figures, in ms.",
+		time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), o.runs)
+	if o.relayPin.CPUs != "" {
+		fmt.Fprintf(&b, " Relay under test pinned to CPU %s (scanin relay: GOMAXPROCS=%d), harness to CPU %s.", o.relayPin.CPUs, o.relayPin.Procs, o.harnessCPUs)
+	} else {
+		b.WriteString(" Not pinned.")
+	}
+	b.WriteString("\n\n")
+	fmt.Fprintf(&b, "| relay | CPU per whole handoff (%d, 8 concurrent) | listen step | POST step | ack step | close step | costliest step of a handoff, p50 / p99 / max (%d handoffs one step at a time) |\n", o.cpuN, o.stepN)
+	b.WriteString("|---|---|---|---|---|---|---|\n")
+	for _, s := range servers {
+		f := results[s.Name()]
+		fmt.Fprintf(&b, "| %s | %s |", s.Name(), summary(f.cpu, "%.2f"))
+		for i := range f.steps {
+			fmt.Fprintf(&b, " %s |", summary(f.steps[i], "%.2f"))
+		}
+		fmt.Fprintf(&b, " %s / %s / %s |\n", summary(f.costP50, "%.2f"), summary(f.costP99, "%.2f"), summary(f.costMax, "%.2f"))
+	}
+	b.WriteString("\n| relay |")
+	for _, n := range senders {
+		fmt.Fprintf(&b, " POST → receiver p50 / p99, %d sender(s) |", n)
+	}
+	b.WriteString(" relay's wait for a CPU during the 8-sender deliveries | process start to accepting | first listen (dial to ready) of a fresh process | first POST → receiver | warm listen |\n|---|")
+	for range senders {
+		b.WriteString("---|")
+	}
+	b.WriteString("---|---|---|---|---|\n")
+	for _, s := range servers {
+		f := results[s.Name()]
+		fmt.Fprintf(&b, "| %s |", s.Name())
+		for _, n := range senders {
+			fmt.Fprintf(&b, " %s / %s |", summary(f.p50[n], "%.2f"), summary(f.p99[n], "%.2f"))
+		}
+		fmt.Fprintf(&b, " %s | %s | %s | %s | %s |\n", summary(f.rqWait[8], "%.1f"), summary(f.startup, "%.1f"),
+			summary(f.firstListen, "%.1f"), summary(f.firstPost, "%.1f"), summary(f.warmListen, "%.2f"))
+	}
+	fmt.Fprintf(&b, "\nLatency: %d deliveries per figure to receivers already waiting, each POST on a new connection, 1 KB bodies checked byte for byte.\n", o.latN)
+	return b.String()
+}
+
+const (
+	beginMarker = "<!-- edgebench:results -->"
+	endMarker   = "<!-- /edgebench:results -->"
+)
+
+// writeResults replaces the results block in file, or appends an Edge
+// section holding one.
+func writeResults(file, table string) error {
+	old, err := os.ReadFile(file)
+	if err != nil && !os.IsNotExist(err) {
+		return err
+	}
+	s := string(old)
+	block := beginMarker + "\n" + table + endMarker
+	if i, j := strings.Index(s, beginMarker), strings.Index(s, endMarker); i >= 0 && j > i {
+		s = s[:i] + block + s[j+len(endMarker):]
+	} else {
+		if s == "" {
+			s = "# Benchmarks\n"
+		}
+		s += "\n## Edge\n\n" + block + "\n"
+	}
+	return os.WriteFile(file, []byte(s), 0o644)
+}
+
+// repoRoot is the directory holding go.mod, from the working directory up.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// pinSelf puts the relay under test on the last CPU and this process on the
+// others, as relaybench does.
+func pinSelf(o *options) error {
+	n := runtime.NumCPU()
+	if n < 2 {
+		return fmt.Errorf("-pin needs at least 2 CPUs, there are %d; run with -pin=false", n)
+	}
+	if _, err := exec.LookPath("taskset"); err != nil {
+		return fmt.Errorf("-pin needs taskset (util-linux): %w", err)
+	}
+	o.relayPin = bench.Pinning{CPUs: strconv.Itoa(n - 1), Procs: 1}
+	o.harnessCPUs = "0"
+	if n > 2 {
+		o.harnessCPUs = fmt.Sprintf("0-%d", n-2)
+	}
+	out, err := exec.Command("taskset", "--all-tasks", "--pid", "--cpu-list", o.harnessCPUs, strconv.Itoa(os.Getpid())).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("failed to pin the harness: %v: %s", err, out)
+	}
+	runtime.GOMAXPROCS(n - 1)
+	return nil
+}
