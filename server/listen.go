@@ -270,7 +270,7 @@ func (rl *Relay) attach(rcv *receiver, sid, resume string, app *App, ttl time.Du
 		rl.live.Add(-1)
 		return rules.AtCapacity()
 	}
-	s := session.New(sid, app.ID, app.Name, requester, ttl, newResume(), now)
+	s := session.New(sid, app.ID, app.Name, requester, ttl, session.NewResume(), now)
 	e, created := rl.store.create(s)
 	defer e.mu.Unlock()
 	if !created {

@@ -7,68 +7,35 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/scanin/scanin/server/rules"
 )
 
-// rateLimiter is a token bucket per client: perMinute tokens a minute, and
-// as many at once. IPv6 clients are counted per /64, since one host usually
-// has a whole /64 to pick addresses from.
+// rateLimiter keeps a rules.Bucket per client (rules.ClientKey) of
+// perMinute tokens.
 type rateLimiter struct {
 	mu        sync.Mutex
-	perMinute float64
-	buckets   map[netip.Addr]*bucket
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
+	perMinute int
+	buckets   map[string]*rules.Bucket
 }
 
 func newRateLimiter(perMinute int) *rateLimiter {
-	return &rateLimiter{perMinute: float64(perMinute), buckets: make(map[netip.Addr]*bucket)}
-}
-
-// clientKey is what a client is counted by.
-func clientKey(ip string) netip.Addr {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return netip.Addr{}
-	}
-	a = a.Unmap()
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.Addr()
-	}
-	return a
+	return &rateLimiter{perMinute: perMinute, buckets: make(map[string]*rules.Bucket)}
 }
 
 // allow takes a token for ip at time now. When there is none it returns
 // how long until there is.
 func (l *rateLimiter) allow(ip string, now time.Time) (bool, time.Duration) {
-	key := clientKey(ip)
+	key := rules.ClientKey(ip)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b := l.buckets[key]
 	if b == nil {
-		b = &bucket{tokens: l.perMinute, last: now}
+		full := rules.FullBucket(l.perMinute, now)
+		b = &full
 		l.buckets[key] = b
 	}
-	b.refill(l.perMinute, now)
-	if b.tokens >= 1 {
-		b.tokens--
-		return true, 0
-	}
-	perToken := time.Minute / time.Duration(l.perMinute)
-	return false, time.Duration((1 - b.tokens) * float64(perToken))
-}
-
-func (b *bucket) refill(perMinute float64, now time.Time) {
-	if d := now.Sub(b.last); d > 0 {
-		b.tokens += d.Minutes() * perMinute
-		if b.tokens > perMinute {
-			b.tokens = perMinute
-		}
-		b.last = now
-	}
+	return b.Take(l.perMinute, now)
 }
 
 // sweep forgets clients whose bucket is full again: they are as if new.
@@ -76,8 +43,7 @@ func (l *rateLimiter) sweep(now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for k, b := range l.buckets {
-		b.refill(l.perMinute, now)
-		if b.tokens >= l.perMinute {
+		if !b.FullAt(l.perMinute).After(now) {
 			delete(l.buckets, k)
 		}
 	}

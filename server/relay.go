@@ -17,7 +17,6 @@ package server
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -178,13 +177,6 @@ func (rl *Relay) publicBase(r *http.Request) string {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host
-}
-
-// newResume makes a session's resume value: 16 bytes from the CSPRNG.
-func newResume() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return protocol.EncodeBase64(b[:])
 }
 
 // sidHash names a session in logs without the id itself, which is enough

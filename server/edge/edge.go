@@ -205,7 +205,7 @@ func (rl *Relay) Route(r Request) Routed {
 	default:
 		return Routed{Response: errResponse(&protocol.Error{Code: protocol.CodeNotFound, Message: "no such resource"}, false)}
 	}
-	out.LimitKey = clientKey(r.IP)
+	out.LimitKey = rules.ClientKey(r.IP)
 	return out
 }
 

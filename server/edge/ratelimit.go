@@ -3,7 +3,6 @@ package edge
 import (
 	"encoding/binary"
 	"math"
-	"net/netip"
 	"strconv"
 	"time"
 
@@ -17,21 +16,6 @@ const (
 	limitListen = "listen" // every listen, resumes and refused ones too
 	limitSender = "sender" // every read, deliver and deny
 )
-
-// clientKey is what a client is counted by: its address, or its /64 for
-// IPv6, as the self-hosted relay's rateLimiter.
-func clientKey(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip
-	}
-	a = a.Unmap()
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.Addr().String()
-	}
-	return a.String()
-}
 
 // Limit takes a token from one client's bucket for limit kind, a
 // rules.Bucket. stored is the bucket's bytes (none: a full bucket): its

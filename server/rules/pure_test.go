@@ -16,7 +16,7 @@ import (
 // It also checks that every exported name is documented.
 func TestPure(t *testing.T) {
 	allowed := map[string]bool{
-		"strconv": true, "strings": true, "time": true,
+		"net/netip": true, "strconv": true, "strings": true, "time": true,
 		"github.com/scanin/scanin/protocol":       true,
 		"github.com/scanin/scanin/server/session": true,
 	}

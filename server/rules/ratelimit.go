@@ -1,6 +1,9 @@
 package rules
 
-import "time"
+import (
+	"net/netip"
+	"time"
+)
 
 // Bucket is one client's token bucket for a per-client rate limit
 // (docs/protocol.md 9) of perMinute requests a minute: it holds at most
@@ -47,4 +50,21 @@ func (b *Bucket) Take(perMinute int, now time.Time) (ok bool, wait time.Duration
 func (b *Bucket) FullAt(perMinute int) time.Time {
 	missing := (float64(perMinute) - b.Tokens) / float64(perMinute)
 	return b.Last.Add(time.Duration(missing * float64(time.Minute)))
+}
+
+// ClientKey is what a client is counted by for the rate limits: its
+// address, with IPv6 clients counted per /64, since one host usually has a
+// whole /64 to pick addresses from. An address that does not parse is its
+// own key, so a malformed one is still limited.
+func ClientKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.Addr().String()
+	}
+	return a.String()
 }

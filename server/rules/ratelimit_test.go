@@ -47,3 +47,20 @@ func TestBucket(t *testing.T) {
 		t.Errorf("full at %v, want %v", got, want)
 	}
 }
+
+func TestClientKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.7":            "192.0.2.7",
+		"::ffff:192.0.2.7":     "192.0.2.7", // an IPv4 client on a dual-stack socket
+		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::",
+		"2001:db8:1:2:ffff::1": "2001:db8:1:2::", // the same /64: one client
+		"2001:db8:1:3::1":      "2001:db8:1:3::",
+		"fe80::1%eth0":         "fe80::",
+		"not an address":       "not an address",
+		"":                     "",
+	} {
+		if got := ClientKey(in); got != want {
+			t.Errorf("ClientKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
