@@ -474,10 +474,14 @@ func TestAppConfigAndTrustedProxy(t *testing.T) {
 		t.Fatalf("listen: %v", err)
 	}
 	defer conn.CloseNow()
-	_, _, b = tr.do(t, "GET", protocol.SessionPath(sid), nil, http.Header{"X-Forwarded-For": {"203.0.113.4"}})
+	// The session exists once the relay sent ready; the upgrade comes first.
+	if _, f, err := conn.Read(ctx); err != nil || !bytes.Contains(f, []byte(`"ready"`)) {
+		t.Fatalf("listen: no ready frame: %s, %v", f, err)
+	}
+	st, _, b = tr.do(t, "GET", protocol.SessionPath(sid), nil, http.Header{"X-Forwarded-For": {"203.0.113.4"}})
 	var info protocol.SessionInfo
-	if err := json.Unmarshal(b, &info); err != nil {
-		t.Fatalf("GET: %s", b)
+	if err := json.Unmarshal(b, &info); err != nil || st != http.StatusOK {
+		t.Fatalf("GET: %d %s", st, b)
 	}
 	if info.Requester.IP != "198.51.100.9" || info.Sender.IP != "203.0.113.4" || info.Requester.Origin != "https://shop.example" {
 		t.Errorf("behind a trusted proxy: %+v", info)
