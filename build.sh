@@ -221,6 +221,9 @@ edge() {
 	[[ $port =~ ^[0-9]{1,5}$ ]] || die "edge: --port wants a port number, not $port"
 	need go "https://go.dev/dl/"
 	local dir=server/edge
+	# The edge serves the widget that ./build.sh build made; on a fresh
+	# clone, make it first.
+	[[ -s widget/web/dist/widget.wasm.br ]] || build
 	edge_deps
 	step "server/edge/dist: rules.wasm and wasm_exec.js"
 	mkdir -p "$dir/dist"
