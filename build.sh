@@ -184,7 +184,8 @@ bench() {
 	edge)
 		edge_deps
 		step "bench edge"
-		go run ./server/bench/cmd/edgebench -scanin bin/scanin
+		# Further arguments are edgebench's flags, e.g. -runs 1.
+		go run ./server/bench/cmd/edgebench -scanin bin/scanin "${@:2}"
 		;;
 	relay) ;;
 	*) die "unknown benchmark: $what (relay, widget, versus, edge or all)" ;;
