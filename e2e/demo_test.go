@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/scanin/scanin/internal/proctest"
 )
 
 // The demo, as a newcomer meets it: `scanin demo` runs the relay and the
@@ -36,7 +38,7 @@ func startDemo(t *testing.T) *demoProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedBuffer{}
+	logs := &proctest.Output{}
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("failed to start the demo: %v", err)

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/scanin/scanin/internal/proctest"
 )
 
 // TestEdge serves the relay at the edge (server/edge under workerd) with
@@ -102,7 +104,7 @@ func startEdge(t *testing.T) string {
 	if err := os.Mkdir(filepath.Join(dir, "state"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedBuffer{}
+	logs := &proctest.Output{}
 	cmd := exec.Command(workerd, "serve", "--experimental", filepath.Join(dir, "workerd.capnp"),
 		"--socket-addr", "http="+addr, "--directory-path", "do-storage="+filepath.Join(dir, "state"),
 		"--directory-path", "assets="+filepath.Join(dir, "dist", "public"))
@@ -131,22 +133,10 @@ func startEdge(t *testing.T) string {
 	url := "http://" + addr
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, "GET", url+"/healthz", nil)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return url
-			}
-		}
-		select {
-		case <-done:
-			t.Fatalf("workerd exited before serving:\n%s", logs.String())
-		case <-ctx.Done():
-			t.Fatalf("workerd did not serve /healthz within 30 s:\n%s", logs.String())
-		case <-time.After(100 * time.Millisecond): // polling until it listens
-		}
+	if err := proctest.WaitHealthy(ctx, url, done); err != nil {
+		t.Fatalf("workerd: %v\n%s", err, logs.String())
 	}
+	return url
 }
 
 var assetURL = regexp.MustCompile(`/assets/[A-Za-z0-9._/-]+`)

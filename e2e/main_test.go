@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -12,12 +11,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/scanin/scanin/internal/leaktest"
+	"github.com/scanin/scanin/internal/proctest"
 )
 
 // env is what TestMain sets up once for every test: the binary build.sh
@@ -185,7 +184,7 @@ type relayProc struct {
 	addr string // host:port it listens on
 	url  string // its base URL
 	done chan struct{}
-	logs *lockedBuffer
+	logs *proctest.Output
 }
 
 // startRelay runs the binary as a user would, on addr ("127.0.0.1:0" for
@@ -202,7 +201,7 @@ func startRelayBinary(bin, addr string) (*relayProc, error) {
 	if err != nil {
 		return nil, err
 	}
-	logs := &lockedBuffer{}
+	logs := &proctest.Output{}
 	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("failed to start the relay: %w", err)
@@ -252,24 +251,6 @@ func (r *relayProc) stop() {
 func (r *relayProc) kill() {
 	r.cmd.Process.Kill()
 	<-r.done
-}
-
-// lockedBuffer collects a process's output for error messages.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // newRelay starts a relay of the test's own, for tests that stop it or

@@ -11,11 +11,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/scanin/scanin/internal/leaktest"
+	"github.com/scanin/scanin/internal/proctest"
 )
 
 // The CLI is tested as a person runs it: the real binary, built once by
@@ -79,7 +79,7 @@ func scanin(t *testing.T, stdin string, args ...string) result {
 type process struct {
 	t              *testing.T
 	cmd            *exec.Cmd
-	stdout, stderr lockedBuffer
+	stdout, stderr proctest.Output
 }
 
 func scaninCommand(t *testing.T, args ...string) *process {
@@ -144,27 +144,8 @@ type receiving struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	events chan event
-	stderr lockedBuffer
+	stderr proctest.Output
 	exited chan struct{}
-}
-
-// lockedBuffer is stderr, written by exec's copying goroutine while a
-// failing test may read it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // receive starts `scanin receive --json` with args; the test ends it if

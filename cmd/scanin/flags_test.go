@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"testing"
+
+	"github.com/scanin/scanin/internal/proctest"
 )
 
 // These tests run the CLI in-process: every subcommand treats --help, -h
@@ -12,7 +14,7 @@ import (
 // runInProcess runs the CLI with args and returns how it ended.
 func runInProcess(t *testing.T, args ...string) result {
 	t.Helper()
-	var stdout, stderr lockedBuffer
+	var stdout, stderr proctest.Output
 	code := run(context.Background(), args, stdio{in: strings.NewReader(""), out: &stdout, err: &stderr})
 	return result{code, stdout.String(), stderr.String()}
 }

@@ -3,19 +3,17 @@
 package edge_test
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/scanin/scanin/internal/proctest"
 	"github.com/scanin/scanin/server/conformance"
 )
 
@@ -60,24 +58,6 @@ func TestRateLimits(t *testing.T) {
 	conformance.RunRateLimits(t, conformance.Target{URL: startEdge(t)})
 }
 
-// lockedBuffer collects a process's output for the test log.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startEdge runs ./build.sh edge on a free port and returns its URL once
 // /healthz answers; the test's end stops it (the whole process group:
 // build.sh and workerd).
@@ -89,22 +69,25 @@ func startEdge(t *testing.T, args ...string) string {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	var out lockedBuffer
+	var out proctest.Output
 	cmd := exec.Command("../../build.sh", append([]string{"edge", "--port", strconv.Itoa(port)}, args...)...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start ./build.sh edge: %v", err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(exited)
+	}()
 	t.Cleanup(func() {
 		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		select {
-		case <-done:
+		case <-exited:
 		case <-time.After(10 * time.Second):
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
+			<-exited
 			t.Errorf("./build.sh edge did not stop within 10 s of SIGTERM")
 		}
 		if t.Failed() {
@@ -114,20 +97,8 @@ func startEdge(t *testing.T, args ...string) string {
 	url := "http://127.0.0.1:" + strconv.Itoa(port)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // it builds first
 	defer cancel()
-	for {
-		req, _ := http.NewRequestWithContext(ctx, "GET", url+"/healthz", nil)
-		if resp, err := http.DefaultClient.Do(req); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return url
-			}
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("./build.sh edge exited before serving: %v\n%s", err, out.String())
-		case <-ctx.Done():
-			t.Fatalf("./build.sh edge did not serve /healthz within 3 minutes\n%s", out.String())
-		case <-time.After(100 * time.Millisecond): // polling until it listens
-		}
+	if err := proctest.WaitHealthy(ctx, url, exited); err != nil {
+		t.Fatalf("./build.sh edge: %v\n%s", err, out.String())
 	}
+	return url
 }
