@@ -46,6 +46,7 @@ type Workerd struct {
 	Fresh []string
 	Tmp   string
 	Env   []string // added to this process's environment
+	Args  []string // more workerd arguments
 	Pin   Pinning
 }
 
@@ -63,6 +64,7 @@ func (w Workerd) Start(ctx context.Context) (*Proc, error) {
 	for name, path := range w.Dirs {
 		args = append(args, "--directory-path", name+"="+path)
 	}
+	args = append(args, w.Args...)
 	for _, name := range w.Fresh {
 		d, err := os.MkdirTemp(w.Tmp, name)
 		if err != nil {

@@ -46,6 +46,8 @@ func main() {
 	flag.BoolVar(&o.build, "build", true, "build server/edge/dist first with ./build.sh edge")
 	flag.StringVar(&o.write, "write", "docs/benchmarks.md", "markdown `file` whose edgebench results block to replace; empty: print only")
 	flag.IntVar(&o.probeN, "probe-handoffs", 200, "handoffs, one step at a time, through server/edge/bench/probe.js after the runs (0: none)")
+	flag.StringVar(&o.profile, "profile", filepath.Join(os.TempDir(), "edgebench-edge.cpuprofile"), "`file` for the edge relay's V8 CPU profile, taken after the runs; empty: none")
+	flag.IntVar(&o.profileN, "profile-handoffs", 400, "whole handoffs (8 concurrent) in the CPU profile")
 	flag.BoolVar(&o.pin, "pin", true, "pin the relay under test to the last CPU and this harness to the others (needs 2 CPUs and taskset)")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -56,7 +58,8 @@ func main() {
 
 type options struct {
 	runs, cpuN, stepN, latN int
-	probeN                  int
+	probeN, profileN        int
+	profile                 string
 	settle                  time.Duration
 	only, scaninBin, write  string
 	build, pin              bool
@@ -129,7 +132,7 @@ func run(o options) error {
 			Config: filepath.Join(edgeDir, "bench/mini.capnp"), Tmp: tmp, Pin: o.relayPin},
 		"scanin": bench.Scanin{Bin: bin, Pin: o.relayPin},
 	}
-	if _, err := writeConfig(edgeDir, "edge-memory", false, true); err != nil {
+	if _, err := writeConfig(edgeDir, "edge-memory", configOptions{memory: true}); err != nil {
 		return err
 	}
 	var servers []bench.Server
@@ -158,13 +161,20 @@ func run(o options) error {
 	if o.probeN > 0 && slices.Contains(strings.Split(o.only, ","), "edge") {
 		probe := all["edge"].(bench.Workerd)
 		probe.Label = "probe"
-		probe.Config, err = writeConfig(edgeDir, "probe", true, false)
+		probe.Config, err = writeConfig(edgeDir, "probe", configOptions{probe: true})
 		if err != nil {
 			return err
 		}
 		report, err := runProbe(probe, o)
 		if err != nil {
 			return fmt.Errorf("probe: %w", err)
+		}
+		table += "\n" + report
+	}
+	if o.profile != "" && slices.Contains(strings.Split(o.only, ","), "edge") {
+		report, err := runProfile(root, edgeDir, all["edge"].(bench.Workerd), o, o.profile)
+		if err != nil {
+			return fmt.Errorf("profile: %w", err)
 		}
 		table += "\n" + report
 	}
@@ -246,30 +256,44 @@ func runOnce(s bench.Server, f *figures, o options) error {
 	return nil
 }
 
+// configOptions are how a generated configuration differs from
+// server/edge's workerd.capnp.
+type configOptions struct {
+	probe  bool   // bench/probe.js, which wraps src/worker.js, is the main module
+	memory bool   // Durable Object storage in memory instead of on disk
+	wasm   string // this file of server/edge/bench instead of dist/rules.wasm
+}
+
 // writeConfig writes server/edge/bench/NAME.capnp from server/edge's
-// workerd.capnp: with probe, bench/probe.js (which wraps src/worker.js) is
-// the main module; with memory, Durable Object storage is in memory
-// instead of on disk. (workerd embeds files only by paths relative to the
-// configuration, so it is written next to probe.js.)
-func writeConfig(edgeDir, name string, probe, memory bool) (string, error) {
+// workerd.capnp, changed as c says. (workerd embeds files only by paths
+// relative to the configuration, so it is written next to probe.js.)
+func writeConfig(edgeDir, name string, c configOptions) (string, error) {
 	b, err := os.ReadFile(filepath.Join(edgeDir, "workerd.capnp"))
 	if err != nil {
 		return "", err
 	}
 	s := strings.ReplaceAll(string(b), `embed "`, `embed "../`)
-	if probe {
-		const modules = "modules = ["
-		if !strings.Contains(s, modules) {
-			return "", fmt.Errorf("server/edge/workerd.capnp has no %q", modules)
+	replace := func(old, new string) error {
+		if !strings.Contains(s, old) {
+			return fmt.Errorf("server/edge/workerd.capnp has no %q", old)
 		}
-		s = strings.Replace(s, modules, modules+"\n    (name = \"bench/probe.js\", esModule = embed \"probe.js\"),", 1)
+		s = strings.Replace(s, old, new, 1)
+		return nil
 	}
-	if memory {
-		const disk = `durableObjectStorage = (localDisk = "do-storage")`
-		if !strings.Contains(s, disk) {
-			return "", fmt.Errorf("server/edge/workerd.capnp has no %q", disk)
+	if c.probe {
+		if err := replace("modules = [", "modules = [\n    (name = \"bench/probe.js\", esModule = embed \"probe.js\"),"); err != nil {
+			return "", err
 		}
-		s = strings.Replace(s, disk, "durableObjectStorage = (inMemory = void)", 1)
+	}
+	if c.memory {
+		if err := replace(`durableObjectStorage = (localDisk = "do-storage")`, "durableObjectStorage = (inMemory = void)"); err != nil {
+			return "", err
+		}
+	}
+	if c.wasm != "" {
+		if err := replace(`wasm = embed "../dist/rules.wasm"`, `wasm = embed "`+c.wasm+`"`); err != nil {
+			return "", err
+		}
 	}
 	file := filepath.Join(edgeDir, "bench", name+".capnp")
 	return file, os.WriteFile(file, []byte("# Written by cmd/edgebench from ../workerd.capnp; not to be edited.\n"+s), 0o644)
@@ -373,15 +397,23 @@ func runProbe(w bench.Workerd, o options) (string, error) {
 	return b.String(), nil
 }
 
+// freeLoopbackPort is a port free on 127.0.0.1 a moment ago.
+func freeLoopbackPort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
 // buildEdge builds server/edge/dist the way a user does: ./build.sh edge,
 // stopped (its whole process group) once /healthz answers.
 func buildEdge(root string) error {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeLoopbackPort()
 	if err != nil {
 		return err
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
 	fmt.Fprintln(os.Stderr, "edgebench: building server/edge/dist with ./build.sh edge")
 	cmd := exec.Command(filepath.Join(root, "build.sh"), "edge", "--port", strconv.Itoa(port), "--no-rate-limit")
 	cmd.Dir, cmd.Stdout, cmd.Stderr = root, os.Stderr, os.Stderr
