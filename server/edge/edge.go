@@ -36,20 +36,47 @@ type App = rules.App
 
 // Relay holds the configuration; its methods are the rules.
 type Relay struct {
-	apps      rules.Apps
-	maxSealed int
-	rules     session.Rules
-	tombstone time.Duration
+	apps                                      rules.Apps
+	maxSealed                                 int
+	rules                                     session.Rules
+	tombstone                                 time.Duration
+	listensPerMinute, senderRequestsPerMinute int
 }
 
-// New makes a relay serving apps (none: rules.DemoApp) with the protocol's
-// default limits; an app without a ttl gets protocol.DefaultTTL.
-func New(apps ...App) *Relay {
+// Limits are the limits of an operator's config file (server.Limits) that
+// apply at the edge. A zero field keeps the protocol's default. (The live
+// session cap and the ping interval have no edge counterpart: Durable
+// Objects scale out, and cannot send WebSocket pings.)
+type Limits struct {
+	MaxSealedSize           int
+	DefaultTTL              time.Duration // for apps without a ttl of their own
+	AckWait                 time.Duration
+	TombstoneTTL            time.Duration
+	NewSessionsPerMinute    int
+	SenderRequestsPerMinute int
+}
+
+// New makes a relay serving apps (none: rules.DemoApp) with limits.
+func New(limits Limits, apps ...App) *Relay {
+	orDefault := func(v, d int) int {
+		if v <= 0 {
+			return d
+		}
+		return v
+	}
+	orDefaultDuration := func(v, d time.Duration) time.Duration {
+		if v <= 0 {
+			return d
+		}
+		return v
+	}
 	return &Relay{
-		apps:      rules.NewApps(apps, protocol.DefaultTTL),
-		maxSealed: protocol.MaxSealedSize,
-		rules:     session.Rules{AckWait: protocol.AckWait},
-		tombstone: protocol.TombstoneTTL,
+		apps:                    rules.NewApps(apps, orDefaultDuration(limits.DefaultTTL, protocol.DefaultTTL)),
+		maxSealed:               orDefault(limits.MaxSealedSize, protocol.MaxSealedSize),
+		rules:                   session.Rules{AckWait: orDefaultDuration(limits.AckWait, protocol.AckWait)},
+		tombstone:               orDefaultDuration(limits.TombstoneTTL, protocol.TombstoneTTL),
+		listensPerMinute:        orDefault(limits.NewSessionsPerMinute, protocol.NewSessionsPerMinute),
+		senderRequestsPerMinute: orDefault(limits.SenderRequestsPerMinute, protocol.SenderRequestsPerMinute),
 	}
 }
 

@@ -3,17 +3,21 @@
 package edge_test
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/scanin/scanin/internal/proctest"
+	"github.com/scanin/scanin/protocol"
 	"github.com/scanin/scanin/server/conformance"
 )
 
@@ -56,6 +60,38 @@ func TestRateLimits(t *testing.T) {
 		t.Skip("server/edge/node_modules is missing: run `npm ci` in server/edge (./build.sh test does it first)")
 	}
 	conformance.RunRateLimits(t, conformance.Target{URL: startEdge(t)})
+}
+
+// TestConfigLimits starts the edge with a config file whose limits differ
+// from the protocol's defaults, and checks that the edge enforces the
+// file's: the rate limits, and the cap on a POST's body.
+func TestConfigLimits(t *testing.T) {
+	if _, err := os.Stat("node_modules/@cloudflare/workerd-linux-64/bin/workerd"); err != nil {
+		t.Skip("server/edge/node_modules is missing: run `npm ci` in server/edge (./build.sh test does it first)")
+	}
+	config := filepath.Join(t.TempDir(), "relay.json")
+	const file = `{"limits": {"max_sealed_size": 4096, "new_sessions_per_minute": 7, "sender_requests_per_minute": 9}}`
+	if err := os.WriteFile(config, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The POSTs would spend the rate limit's tokens: check them on an edge
+	// without one.
+	unlimited := startEdge(t, "--config", config, "--no-rate-limit")
+	for _, tc := range []struct {
+		size int
+		want int
+	}{{4096, http.StatusNotFound}, {4097, http.StatusRequestEntityTooLarge}} {
+		resp, err := http.Post(unlimited+protocol.SessionPath(protocol.NewSessionID()), "application/octet-stream",
+			bytes.NewReader(make([]byte, tc.size)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("POST of %d bytes under max_sealed_size 4096: %d, want %d", tc.size, resp.StatusCode, tc.want)
+		}
+	}
+	conformance.RunRateLimits(t, conformance.Target{URL: startEdge(t, "--config", config), NewSessionsPerMinute: 7, SenderRequestsPerMinute: 9})
 }
 
 // startEdge runs ./build.sh edge on a free port and returns its URL once

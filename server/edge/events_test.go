@@ -37,7 +37,7 @@ func TestForwardRoundTrip(t *testing.T) {
 // TestEvents runs a session through its object's events natively: listen,
 // read, deliver, a receiver's ping and ack, late callers, and the alarm.
 func TestEvents(t *testing.T) {
-	rl := New()
+	rl := New(Limits{})
 	now := time.UnixMilli(1763750000000)
 	var stored []byte
 	apply := func(r Result) Result {
@@ -128,7 +128,7 @@ func TestEvents(t *testing.T) {
 }
 
 func TestLimit(t *testing.T) {
-	rl := New()
+	rl := New(Limits{})
 	now := time.UnixMilli(1763750000000)
 	var bucket []byte
 	for i := range protocol.NewSessionsPerMinute {

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/scanin/scanin/protocol"
 	"github.com/scanin/scanin/server/rules"
 )
 
@@ -23,9 +22,9 @@ const (
 // the bucket's new bytes, when the bucket will be full again (Unix ms: it
 // may be forgotten then), and a 429 answer when there was no token.
 func (rl *Relay) Limit(kind string, stored []byte, now time.Time) (bucket []byte, full int64, refused *Response) {
-	perMinute := protocol.SenderRequestsPerMinute
+	perMinute := rl.senderRequestsPerMinute
 	if kind == limitListen {
-		perMinute = protocol.NewSessionsPerMinute
+		perMinute = rl.listensPerMinute
 	}
 	b := rules.FullBucket(perMinute, now)
 	if len(stored) == 16 {

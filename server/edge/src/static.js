@@ -15,6 +15,8 @@ import bundle from "../dist/static.js";
 
 // The config file's apps, as JSON, for the Go rules.
 export const apps = bundle.apps;
+// The config file's limits that apply at the edge, as JSON, for the Go rules.
+export const limits = bundle.limits;
 
 const hsts = "max-age=31536000";
 

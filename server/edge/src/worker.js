@@ -11,7 +11,7 @@
 import "../dist/wasm_exec.js"; // the Go toolchain's; sets globalThis.Go
 import rulesModule from "../dist/rules.wasm";
 import { DurableObject } from "cloudflare:workers";
-import { apps, serveStatic } from "./static.js"; // the browser files, without Go
+import { apps, limits, serveStatic } from "./static.js"; // the browser files, without Go
 
 // The isolate's one Go instance, shared by the front Worker and every
 // Durable Object in the isolate. Started on first use, inside a request,
@@ -21,6 +21,7 @@ async function goRules() {
   if (!rules) {
     const go = new Go();
     globalThis.scaninEdgeApps = apps; // the config file's, read by main
+    globalThis.scaninEdgeLimits = limits;
     const instance = await WebAssembly.instantiate(rulesModule, go.importObject);
     go.run(instance); // runs main until it blocks, having set scaninEdge
     rules = globalThis.scaninEdge;

@@ -15,7 +15,7 @@ import (
 )
 
 func main() {
-	rl := edge.New(configuredApps()...)
+	rl := edge.New(configuredLimits(), configuredApps()...)
 	api := js.Global().Get("Object").New()
 	// route(request) -> {response} or {sid, forward, readBody}, with
 	// {limit, limitKey} for the rate limit to take first
@@ -85,6 +85,30 @@ func configuredApps() []edge.App {
 		}
 	}
 	return apps
+}
+
+// configuredLimits are the limits of the config file the static bundle was
+// built with, which src/worker.js sets as scaninEdgeLimits (JSON, see
+// cmd/edgebundle's edgeLimits). None: the protocol's defaults.
+func configuredLimits() edge.Limits {
+	v := js.Global().Get("scaninEdgeLimits")
+	if v.Type() != js.TypeString {
+		return edge.Limits{}
+	}
+	in := js.Global().Get("JSON").Call("parse", v)
+	num := func(k string) int64 {
+		if f := in.Get(k); f.Type() == js.TypeNumber {
+			return int64(f.Float())
+		}
+		return 0
+	}
+	return edge.Limits{
+		MaxSealedSize:           int(num("max_sealed_size")),
+		AckWait:                 time.Duration(num("ack_wait_ms")) * time.Millisecond,
+		TombstoneTTL:            time.Duration(num("tombstone_ttl_ms")) * time.Millisecond,
+		NewSessionsPerMinute:    int(num("new_sessions_per_minute")),
+		SenderRequestsPerMinute: int(num("sender_requests_per_minute")),
+	}
 }
 
 // str is a JavaScript string, or "" for anything else (undefined, null).

@@ -67,6 +67,19 @@ type manifest struct {
 	// in the config file's form, each with its ttl filled in; the Go rules
 	// read it.
 	Apps string `json:"apps"`
+	// Limits is the config file's limits that apply at the edge, as JSON
+	// (edgeLimits); the Go rules read it.
+	Limits string `json:"limits"`
+}
+
+// edgeLimits is the JSON form of edge.Limits that the Go rules read, with
+// durations in milliseconds. A zero keeps the protocol's default.
+type edgeLimits struct {
+	MaxSealedSize           int   `json:"max_sealed_size"`
+	AckWaitMS               int64 `json:"ack_wait_ms"`
+	TombstoneTTLMS          int64 `json:"tombstone_ttl_ms"`
+	NewSessionsPerMinute    int   `json:"new_sessions_per_minute"`
+	SenderRequestsPerMinute int   `json:"sender_requests_per_minute"`
 }
 
 func headers(h http.Header) map[string]string {
@@ -115,8 +128,16 @@ func run(configPath, out string) error {
 	if err != nil {
 		return err
 	}
+	l := cfg.Limits
+	limitsJSON, err := json.Marshal(edgeLimits{
+		MaxSealedSize: l.MaxSealedSize, AckWaitMS: l.AckWait.Milliseconds(), TombstoneTTLMS: l.TombstoneTTL.Milliseconds(),
+		NewSessionsPerMinute: l.NewSessionsPerMinute, SenderRequestsPerMinute: l.SenderRequestsPerMinute,
+	})
+	if err != nil {
+		return err
+	}
 	m := manifest{Files: map[string]answer{}, WidgetCSP: b.WidgetCSP, Widget: text(b.Widget),
-		NoApp: text(b.NoApp), NoAsset: text(b.NoAsset), Apps: string(appsJSON)}
+		NoApp: text(b.NoApp), NoAsset: text(b.NoAsset), Apps: string(appsJSON), Limits: string(limitsJSON)}
 
 	public := filepath.Join(out, "public")
 	written := map[string]bool{}
