@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -444,4 +445,57 @@ func MeasurePostToReceiver(ctx context.Context, p *Proc, n, senders int) ([]time
 	wg.Wait()
 	waitAfter, _ := RunQueueWait(p.PID)
 	return lat, waitAfter - waitBefore, firstErr
+}
+
+// MeasureRequestCPU sends n GET requests for path, `concurrency` at a time,
+// each on a new TCP connection, and returns the relay's CPU time per
+// request (ThreadsCPU) and the status of the last answer.
+func MeasureRequestCPU(ctx context.Context, p *Proc, path string, n, concurrency int) (time.Duration, int, error) {
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true, DisableCompression: true}}
+	defer client.CloseIdleConnections()
+	before, err := ThreadsCPU(p.PID)
+	if err != nil {
+		return 0, 0, err
+	}
+	var mu sync.Mutex
+	var firstErr error
+	status := 0
+	var wg sync.WaitGroup
+	next := make(chan struct{})
+	for c := 0; c < concurrency; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range next {
+				req, _ := http.NewRequestWithContext(ctx, "GET", "http://"+p.Addr+path, nil)
+				req.Header.Set("Accept-Encoding", "br, gzip")
+				resp, err := client.Do(req)
+				if err == nil {
+					_, err = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				if err == nil {
+					status = resp.StatusCode
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- struct{}{}
+	}
+	close(next)
+	wg.Wait()
+	if firstErr != nil {
+		return 0, 0, firstErr
+	}
+	after, err := ThreadsCPU(p.PID)
+	if err != nil {
+		return 0, 0, err
+	}
+	return (after - before) / time.Duration(n), status, nil
 }

@@ -48,6 +48,7 @@ func main() {
 	flag.IntVar(&o.probeN, "probe-handoffs", 200, "handoffs, one step at a time, through server/edge/bench/probe.js after the runs (0: none)")
 	flag.StringVar(&o.profile, "profile", filepath.Join(os.TempDir(), "edgebench-edge.cpuprofile"), "`file` for the edge relay's V8 CPU profile, taken after the runs; empty: none")
 	flag.IntVar(&o.profileN, "profile-handoffs", 400, "whole handoffs (8 concurrent) in the CPU profile")
+	flag.IntVar(&o.routeN, "route-requests", 300, "GET requests (8 concurrent) per route in the routes' CPU table (0: none)")
 	flag.BoolVar(&o.pin, "pin", true, "pin the relay under test to the last CPU and this harness to the others (needs 2 CPUs and taskset)")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -59,6 +60,7 @@ func main() {
 type options struct {
 	runs, cpuN, stepN, latN int
 	probeN, profileN        int
+	routeN                  int
 	profile                 string
 	settle                  time.Duration
 	only, scaninBin, write  string
@@ -169,6 +171,13 @@ func run(o options) error {
 		report, err := runProbe(probe, o)
 		if err != nil {
 			return fmt.Errorf("probe: %w", err)
+		}
+		table += "\n" + report
+	}
+	if o.routeN > 0 {
+		report, err := runRoutes(edgeDir, servers, o)
+		if err != nil {
+			return fmt.Errorf("routes: %w", err)
 		}
 		table += "\n" + report
 	}
@@ -402,6 +411,54 @@ func runProbe(w bench.Workerd, o options) (string, error) {
 		}
 	}
 	b.WriteString("\n")
+	return b.String(), nil
+}
+
+// runRoutes measures the CPU of one GET of each cold route, on a fresh
+// process of each relay, after 20 warm-up requests per route.
+func runRoutes(edgeDir string, servers []bench.Server, o options) (string, error) {
+	assets, _ := filepath.Glob(filepath.Join(edgeDir, "dist/public/assets/widget.*.js"))
+	routes := []string{"/healthz", "/v1/apps/demo", "/embed.js", "/widget.html?app=demo", "/link", "/no-such-route"}
+	if len(assets) == 1 {
+		routes = append(routes, "/assets/"+filepath.Base(assets[0]))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "CPU per request by route: %d GETs per route, 8 at a time, each on a new connection, `Accept-Encoding: br, gzip`, on a fresh process after 20 warm-up requests per route; the answer's status in brackets.\n\n| route |", o.routeN)
+	for _, s := range servers {
+		fmt.Fprintf(&b, " %s |", s.Name())
+	}
+	b.WriteString("\n|---|")
+	for range servers {
+		b.WriteString("---|")
+	}
+	b.WriteString("\n")
+	cells := map[string][]string{}
+	for _, s := range servers {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		p, err := s.Start(ctx)
+		if err != nil {
+			cancel()
+			return "", err
+		}
+		for _, r := range routes {
+			cell := "failed"
+			if _, _, err := bench.MeasureRequestCPU(ctx, p, r, 20, 4); err == nil {
+				if cpu, st, err := bench.MeasureRequestCPU(ctx, p, r, o.routeN, 8); err == nil {
+					cell = fmt.Sprintf("%.2f ms (%d)", ms(cpu), st)
+				}
+			}
+			cells[r] = append(cells[r], cell)
+		}
+		p.Stop()
+		cancel()
+	}
+	for _, r := range routes {
+		fmt.Fprintf(&b, "| `%s` |", r)
+		for _, c := range cells[r] {
+			fmt.Fprintf(&b, " %s |", c)
+		}
+		b.WriteString("\n")
+	}
 	return b.String(), nil
 }
 
