@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -75,6 +76,7 @@ var senders = []int{1, 8}
 // figures are one relay's measurements, one value per run (ms).
 type figures struct {
 	startup, firstListen, firstPost, warmListen []float64
+	firstGet                                    []float64 // GET /healthz, the first request of another fresh process
 	cpu                                         []float64
 	steps                                       [4][]float64 // each step's median
 	costP50, costP99, costMax                   []float64    // the costliest step of a handoff
@@ -202,10 +204,33 @@ func run(o options) error {
 	return nil
 }
 
+// firstGet times GET /healthz, the first request of a fresh process of s.
+func firstGet(ctx context.Context, s bench.Server) (time.Duration, error) {
+	p, err := s.Start(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer p.Stop()
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	start := time.Now()
+	resp, err := client.Get("http://" + p.Addr + "/healthz")
+	if err != nil {
+		return 0, err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return time.Since(start), err
+}
+
 // runOnce measures a fresh process of s.
 func runOnce(s bench.Server, f *figures, o options) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
+	get, err := firstGet(ctx, s)
+	if err != nil {
+		return fmt.Errorf("first GET: %w", err)
+	}
+	f.firstGet = append(f.firstGet, ms(get))
 	start := time.Now()
 	p, err := s.Start(ctx)
 	if err != nil {
@@ -383,7 +408,7 @@ func runProbe(w bench.Workerd, o options) (string, error) {
 	for _, k := range keys {
 		fmt.Fprintf(&b, "| %s | %.2f |\n", k, f.Counts[k]/n)
 	}
-	b.WriteString("\n| Go call | calls per handoff | mean per call | per handoff |\n|---|---|---|---|\n")
+	b.WriteString("\n| Go call | calls per handoff | mean per call | per handoff | longest call (1 ms steps) |\n|---|---|---|---|---|\n")
 	keys = keys[:0]
 	for k := range f.Times {
 		keys = append(keys, k)
@@ -391,12 +416,13 @@ func runProbe(w bench.Workerd, o options) (string, error) {
 	sort.Strings(keys)
 	var goTotal float64
 	for _, k := range keys {
-		var sum float64
+		var sum, longest float64
 		for _, t := range f.Times[k] {
 			sum += t
+			longest = max(longest, t)
 		}
 		goTotal += sum
-		fmt.Fprintf(&b, "| %s | %.2f | %.3f ms | %.3f ms |\n", k, float64(len(f.Times[k]))/n, sum/float64(len(f.Times[k])), sum/n)
+		fmt.Fprintf(&b, "| %s | %.2f | %.3f ms | %.3f ms | %.0f ms |\n", k, float64(len(f.Times[k]))/n, sum/float64(len(f.Times[k])), sum/n, longest)
 	}
 	fmt.Fprintf(&b, "\nGo per handoff in all: %.3f ms. The Go instance's start, on the fresh process's first request:", goTotal/n)
 	for _, k := range []string{"go.instantiate", "go.main"} {
@@ -558,19 +584,19 @@ func render(servers []bench.Server, results map[string]*figures, o options) stri
 	for _, n := range senders {
 		fmt.Fprintf(&b, " POST → receiver p50 / p99, %d sender(s) |", n)
 	}
-	b.WriteString(" relay's wait for a CPU during the 8-sender deliveries | process start to accepting | first listen (dial to ready) of a fresh process | first POST → receiver | warm listen |\n|---|")
+	b.WriteString(" relay's wait for a CPU during the 8-sender deliveries | process start to accepting | first request of a fresh process: GET /healthz | first listen (dial to ready) of a fresh process | first POST → receiver | warm listen |\n|---|")
 	for range senders {
 		b.WriteString("---|")
 	}
-	b.WriteString("---|---|---|---|---|\n")
+	b.WriteString("---|---|---|---|---|---|\n")
 	for _, s := range servers {
 		f := results[s.Name()]
 		fmt.Fprintf(&b, "| %s |", s.Name())
 		for _, n := range senders {
 			fmt.Fprintf(&b, " %s / %s |", summary(f.p50[n], "%.2f"), summary(f.p99[n], "%.2f"))
 		}
-		fmt.Fprintf(&b, " %s | %s | %s | %s | %s |\n", summary(f.rqWait[8], "%.1f"), summary(f.startup, "%.1f"),
-			summary(f.firstListen, "%.1f"), summary(f.firstPost, "%.1f"), summary(f.warmListen, "%.2f"))
+		fmt.Fprintf(&b, " %s | %s | %s | %s | %s | %s |\n", summary(f.rqWait[8], "%.1f"), summary(f.startup, "%.1f"),
+			summary(f.firstGet, "%.1f"), summary(f.firstListen, "%.1f"), summary(f.firstPost, "%.1f"), summary(f.warmListen, "%.2f"))
 	}
 	fmt.Fprintf(&b, "\nLatency: %d deliveries per figure to receivers already waiting, each POST on a new connection, 1 KB bodies checked byte for byte.\n", o.latN)
 	return b.String()
