@@ -29,6 +29,53 @@ async function goRules() {
   return rules;
 }
 
+// decode reads one answer of Go's: a Uint8Array of tagged fields, whose
+// layout (tags, values) is described once, at type out in wasm/main.go.
+// Fields left out keep the defaults below.
+const utf8 = new TextDecoder();
+const FIELDS = {
+  i: ["sid", "str"], F: ["forward", "str"], b: ["readBody", "num"],
+  l: ["limit", "str"], k: ["limitKey", "str"],
+  B: ["bucket", "bytes"], u: ["full", "num"], x: ["refused", "response"],
+  s: ["session", "bytes"], D: ["delete", "flag"], a: ["alarm", "num"],
+  A: ["accept", "flag"], p: ["replace", "close"], f: ["frames", "frame"],
+  c: ["close", "close"], S: ["settle", "response"], r: ["response", "response"],
+  w: ["wait", "num"], P: ["pending", "response"],
+};
+function decode(buf) {
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  let off = 0;
+  const u32 = () => ((off += 4), view.getUint32(off - 4, true));
+  const raw = () => {
+    const n = u32();
+    return buf.subarray(off, (off += n));
+  };
+  const str = () => utf8.decode(raw());
+  const value = {
+    flag: () => true,
+    num: () => ((off += 8), view.getFloat64(off - 8, true)),
+    str,
+    bytes: () => raw().slice(), // a buffer of its own, for storage
+    close: () => ({ code: u32(), reason: str() }),
+    response: () => {
+      const status = u32();
+      const headers = [];
+      for (let n = u32(); n > 0; n--) headers.push([str(), str()]);
+      return { status, headers, body: str() };
+    },
+    frame: str,
+  };
+  const out = { frames: [], readBody: 0, alarm: 0, wait: 0, full: 0, session: null,
+    bucket: null, response: null, settle: null, pending: null, refused: null,
+    replace: null, close: null, sid: "", forward: "", limit: "", limitKey: "" };
+  while (off < buf.length) {
+    const [name, kind] = FIELDS[String.fromCharCode(buf[off++])];
+    if (kind === "frame") out.frames.push(str());
+    else out[name] = value[kind]();
+  }
+  return out;
+}
+
 // respond makes a Response from Go's {status, headers, body}.
 function respond(r) {
   return new Response(r.status === 204 || r.body === "" ? null : r.body, {
@@ -44,14 +91,15 @@ export default {
     const go = await goRules();
     const url = new URL(request.url);
     const h = (name) => request.headers.get(name) ?? "";
-    const r = go.route({
-      method: request.method, path: url.pathname, query: url.search.slice(1), base: url.origin,
-      origin: h("Origin"), connection: h("Connection"), upgrade: h("Upgrade"),
-      wsVersion: h("Sec-WebSocket-Version"), wsKey: h("Sec-WebSocket-Key"),
-      contentLength: h("Content-Length"), userAgent: h("User-Agent"),
+    // One string, the fields in the order route in wasm/main.go reads.
+    const r = decode(go.route([
+      request.method, url.pathname, url.search.slice(1), url.origin,
+      h("Origin"), h("Connection"), h("Upgrade"),
+      h("Sec-WebSocket-Version"), h("Sec-WebSocket-Key"),
+      h("Content-Length"), h("User-Agent"),
       // Set by Cloudflare; locally, workerd.capnp injects 127.0.0.1.
-      ip: h("CF-Connecting-IP"),
-    });
+      h("CF-Connecting-IP"),
+    ].join("\n")));
     // The per-client rate limit comes before every other check. Each
     // client's bucket is a Durable Object of its own, so that it is exact
     // across isolates (--no-rate-limit turns the limits off).
@@ -174,7 +222,7 @@ export class Session {
     const { body = null, tooLarge = false } = max > 0 ? await readCapped(request, max) : {};
     let pair;
     const r = await this.event((go, s) => {
-      const r = go.request(forward, s, body, tooLarge, Date.now());
+      const r = decode(go.request(forward, s, body, tooLarge, Date.now()));
       if (r.accept) {
         // Attach the new socket before apply sends it its frames.
         const old = this.receiver();
@@ -203,7 +251,9 @@ export class Session {
 
   async webSocketMessage(ws, data) {
     if (ws.deserializeAttachment() === CLOSED) return;
-    await this.event((go, s) => go.frame(s, data, Date.now()));
+    // A binary frame goes to Go as a Uint8Array, a text one as a string.
+    if (typeof data !== "string") data = new Uint8Array(data);
+    await this.event((go, s) => decode(go.frame(s, data, Date.now())));
   }
 
   async webSocketClose(ws) {
@@ -217,11 +267,11 @@ export class Session {
   async detach(ws) {
     if (ws.deserializeAttachment() === CLOSED) return;
     this.closeSocket(ws, { code: 1000, reason: "" }); // completes the close handshake
-    await this.event((go, s) => go.closed(s, Date.now()));
+    await this.event((go, s) => decode(go.closed(s, Date.now())));
   }
 
   async alarm() {
-    await this.event((go, s) => go.alarm(s, Date.now()));
+    await this.event((go, s) => decode(go.alarm(s, Date.now())));
   }
 }
 
@@ -236,7 +286,7 @@ export class Limiter extends DurableObject {
       const stored = (await this.ctx.storage.get("b")) ?? null;
       if (this.bucket === undefined) this.bucket = stored;
     }
-    const r = go.limit(kind, this.bucket, Date.now());
+    const r = decode(go.limit(kind, this.bucket, Date.now()));
     this.bucket = r.bucket;
     // Not waiting for the disk: a bucket write lost in a crash costs a
     // client a few extra requests, while waiting costs every request.
