@@ -86,12 +86,13 @@ type figures struct {
 }
 
 func run(o options) error {
-	root, err := repoRoot()
+	root, err := bench.RepoRoot()
 	if err != nil {
 		return err
 	}
 	if o.pin {
-		if err := pinSelf(&o); err != nil {
+		var err error
+		if o.relayPin, o.harnessCPUs, err = bench.PinHarness(); err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "edgebench: relays on CPU %s, harness on CPU %s\n", o.relayPin.CPUs, o.harnessCPUs)
@@ -625,45 +626,4 @@ func writeResults(file, table string) error {
 		s += "\n## Edge\n\n" + block + "\n"
 	}
 	return os.WriteFile(file, []byte(s), 0o644)
-}
-
-// repoRoot is the directory holding go.mod, from the working directory up.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
-// pinSelf puts the relay under test on the last CPU and this process on the
-// others, as relaybench does.
-func pinSelf(o *options) error {
-	n := runtime.NumCPU()
-	if n < 2 {
-		return fmt.Errorf("-pin needs at least 2 CPUs, there are %d; run with -pin=false", n)
-	}
-	if _, err := exec.LookPath("taskset"); err != nil {
-		return fmt.Errorf("-pin needs taskset (util-linux): %w", err)
-	}
-	o.relayPin = bench.Pinning{CPUs: strconv.Itoa(n - 1), Procs: 1}
-	o.harnessCPUs = "0"
-	if n > 2 {
-		o.harnessCPUs = fmt.Sprintf("0-%d", n-2)
-	}
-	out, err := exec.Command("taskset", "--all-tasks", "--pid", "--cpu-list", o.harnessCPUs, strconv.Itoa(os.Getpid())).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("failed to pin the harness: %v: %s", err, out)
-	}
-	runtime.GOMAXPROCS(n - 1)
-	return nil
 }

@@ -83,7 +83,8 @@ func run(sizeList string, o options) error {
 		return err
 	}
 	if o.pin {
-		if err := pinSelf(&o); err != nil {
+		var err error
+		if o.relayPin, o.harnessCPUs, err = bench.PinHarness(); err != nil {
 			return err
 		}
 		fmt.Fprintf(os.Stderr, "relaybench: relays on CPU %s, harness on CPU %s (GOMAXPROCS %d)\n", o.relayPin.CPUs, o.harnessCPUs, runtime.GOMAXPROCS(0))
@@ -93,7 +94,7 @@ func run(sizeList string, o options) error {
 			return err
 		}
 	}
-	root, err := repoRoot()
+	root, err := bench.RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -336,49 +337,6 @@ func raiseFileLimit() error {
 	if l.Cur < 12000 {
 		return fmt.Errorf("open-files limit %d is too low for 10,000 receivers; raise the hard limit", l.Cur)
 	}
-	return nil
-}
-
-// repoRoot is the directory holding go.mod, from the working directory up.
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
-// pinSelf puts the relay under test on the last CPU and this process on the
-// others, so the load generator does not take the relay's CPU time, and sets
-// GOMAXPROCS to match.
-func pinSelf(o *options) error {
-	n := runtime.NumCPU()
-	if n < 2 {
-		return fmt.Errorf("-pin needs at least 2 CPUs, there are %d; run with -pin=false", n)
-	}
-	if _, err := exec.LookPath("taskset"); err != nil {
-		return fmt.Errorf("-pin needs taskset (util-linux): %w", err)
-	}
-	o.relayPin = bench.Pinning{CPUs: strconv.Itoa(n - 1), Procs: 1}
-	o.harnessCPUs = "0"
-	if n > 2 {
-		o.harnessCPUs = fmt.Sprintf("0-%d", n-2)
-	}
-	// -a: every thread of this process; threads made later inherit it.
-	out, err := exec.Command("taskset", "--all-tasks", "--pid", "--cpu-list", o.harnessCPUs, strconv.Itoa(os.Getpid())).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("failed to pin the harness: %v: %s", err, out)
-	}
-	runtime.GOMAXPROCS(n - 1)
 	return nil
 }
 
