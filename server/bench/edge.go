@@ -16,7 +16,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -120,27 +119,7 @@ func exited(pid int) bool {
 // not counted; workerd's and the Go runtime's threads live as long as the
 // process.
 func ThreadsCPU(pid int) (time.Duration, error) {
-	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
-	if err != nil {
-		return 0, err
-	}
-	var total time.Duration
-	for _, t := range tasks {
-		b, err := os.ReadFile(filepath.Join(fmt.Sprintf("/proc/%d/task", pid), t.Name(), "schedstat"))
-		if err != nil {
-			continue // the thread exited
-		}
-		f := strings.Fields(string(b))
-		if len(f) < 1 {
-			return 0, fmt.Errorf("unreadable schedstat of %d", pid)
-		}
-		ns, err := strconv.ParseInt(f[0], 10, 64)
-		if err != nil {
-			return 0, fmt.Errorf("unreadable schedstat of %d: %w", pid, err)
-		}
-		total += time.Duration(ns)
-	}
-	return total, nil
+	return schedstatSum(pid, 0)
 }
 
 // apiListen opens a receiver's WebSocket for sid and reads its ready frame.

@@ -336,6 +336,13 @@ func Percentile(ds []time.Duration, q float64) time.Duration {
 // measurement it tells the latency figures' noise from the relay's own
 // cost. Threads that exited are not counted.
 func RunQueueWait(pid int) (time.Duration, error) {
+	return schedstatSum(pid, 1)
+}
+
+// schedstatSum adds up field (0: time on a CPU, 1: time waiting for one)
+// of /proc/PID/task/*/schedstat over the process's threads, in
+// nanoseconds. Threads that exited are not counted.
+func schedstatSum(pid, field int) (time.Duration, error) {
 	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 	if err != nil {
 		return 0, err
@@ -347,10 +354,10 @@ func RunQueueWait(pid int) (time.Duration, error) {
 			continue // the thread exited
 		}
 		f := strings.Fields(string(b))
-		if len(f) < 2 {
+		if len(f) <= field {
 			return 0, fmt.Errorf("unreadable schedstat of %d", pid)
 		}
-		ns, err := strconv.ParseInt(f[1], 10, 64)
+		ns, err := strconv.ParseInt(f[field], 10, 64)
 		if err != nil {
 			return 0, fmt.Errorf("unreadable schedstat of %d: %w", pid, err)
 		}
