@@ -29,6 +29,7 @@ var shipped = []struct {
 	{"scanin", "./cmd/scanin", "", ""}, // native: the go command's default
 	{"widget.wasm", "./widget", "js", "wasm"},
 	{"phone.wasm", "./demo/phone/wasm", "js", "wasm"},
+	{"rules.wasm", "./server/edge/wasm", "js", "wasm"},
 }
 
 // licenceMarks tells the licences the notices file may name from the text
