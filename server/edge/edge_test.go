@@ -108,6 +108,7 @@ func startEdge(t *testing.T, args ...string) string {
 	var out proctest.Output
 	cmd := exec.Command("../../build.sh", append([]string{"edge", "--port", strconv.Itoa(port)}, args...)...)
 	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Env = append(os.Environ(), "SCANIN_EDGE_TRACE=on") // for testHibernation
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start ./build.sh edge: %v", err)

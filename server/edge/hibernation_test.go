@@ -24,13 +24,15 @@ const idle = 20 * time.Second
 // testHibernation checks, against a relay serving on-disk storage, that a
 // waiting receiver outlives its object's eviction and completes the
 // handoff, and that a message held for an absent receiver survives
-// eviction and is handed over on resume.
+// eviction and is handed over on resume. The relay runs with
+// SCANIN_EDGE_TRACE=on, so each answer names the Session object's life:
+// the test fails unless the object after the idle time is a new one.
 func testHibernation(t *testing.T, url string) {
 	t.Run("WaitingReceiver", func(t *testing.T) {
 		t.Parallel()
 		sid, key := newKey(t)
-		r, _ := listen(t, url, sid, "")
-		time.Sleep(idle) // nothing happens: the object may be evicted
+		r, _, before := listen(t, url, sid, "")
+		time.Sleep(idle) // nothing happens: workerd evicts the object
 		sealed := seal(t, key, sid, "after a hibernation")
 		done := make(chan *http.Response, 1)
 		go func() { done <- post(t, url, sid, sealed) }()
@@ -38,21 +40,25 @@ func testHibernation(t *testing.T, url string) {
 			t.Fatalf("after the idle time the receiver got %s, want sealed", raw)
 		}
 		send(t, r, `{"type":"ack"}`)
-		if resp := <-done; resp.StatusCode != 200 {
+		resp := <-done
+		if resp.StatusCode != 200 {
 			t.Fatalf("POST after the idle time: %d, want 200 delivered", resp.StatusCode)
 		}
+		checkEvicted(t, before, resp.Header)
 	})
 	t.Run("HeldMessage", func(t *testing.T) {
 		t.Parallel()
 		sid, key := newKey(t)
-		r, ready := listen(t, url, sid, "")
+		r, ready, _ := listen(t, url, sid, "")
 		_ = r.Close(websocket.StatusNormalClosure, "")
 		sealed := seal(t, key, sid, "held through a hibernation")
-		if resp := post(t, url, sid, sealed); resp.StatusCode != 202 {
+		resp := post(t, url, sid, sealed)
+		if resp.StatusCode != 202 {
 			t.Fatalf("POST with the receiver away: %d, want 202 pending", resp.StatusCode)
 		}
 		time.Sleep(idle)
-		r2, ready2 := listen(t, url, sid, ready.Resume)
+		r2, ready2, after := listen(t, url, sid, ready.Resume)
+		checkEvicted(t, resp.Header, after)
 		if ready2.ExpiresAt != ready.ExpiresAt {
 			t.Errorf("resumed expires_at %d, want %d", ready2.ExpiresAt, ready.ExpiresAt)
 		}
@@ -88,9 +94,26 @@ func seal(t *testing.T, k *protocol.PrivateKey, sid, data string) []byte {
 	return b
 }
 
+// checkEvicted fails the test unless two answers of a session's object,
+// before and after an idle time, came from different lives of it.
+func checkEvicted(t *testing.T, before, after http.Header) {
+	t.Helper()
+	b, a := before.Get(lifeHeader), after.Get(lifeHeader)
+	if b == "" || a == "" {
+		t.Fatalf("no %s header (before %q, after %q): is SCANIN_EDGE_TRACE on?", lifeHeader, b, a)
+	}
+	if a == b {
+		t.Errorf("the session's object lived through %v idle (life %s): it was not evicted, so this tested nothing", idle, a)
+	}
+}
+
+// lifeHeader names the Session object's life in its answers under
+// SCANIN_EDGE_TRACE=on (src/worker.js).
+const lifeHeader = "X-Scanin-Edge-Object-Life"
+
 // listen opens a receiver's socket (resuming when resume is set) and reads
-// its ready frame.
-func listen(t *testing.T, url, sid, resume string) (*websocket.Conn, protocol.Frame) {
+// its ready frame. It also returns the upgrade's answer's headers.
+func listen(t *testing.T, url, sid, resume string) (*websocket.Conn, protocol.Frame, http.Header) {
 	t.Helper()
 	u := "ws" + url[len("http"):] + protocol.ListenPath(sid) + "?app=demo"
 	if resume != "" {
@@ -98,7 +121,7 @@ func listen(t *testing.T, url, sid, resume string) (*websocket.Conn, protocol.Fr
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, u, nil)
+	c, resp, err := websocket.Dial(ctx, u, nil)
 	if err != nil {
 		t.Fatalf("listen: %v", err)
 	}
@@ -107,7 +130,7 @@ func listen(t *testing.T, url, sid, resume string) (*websocket.Conn, protocol.Fr
 	if err != nil || f.Type != protocol.FrameReady {
 		t.Fatalf("listen: first frame %+v (%v), want ready", f, err)
 	}
-	return c, f
+	return c, f, resp.Header
 }
 
 func next(t *testing.T, c *websocket.Conn) []byte {

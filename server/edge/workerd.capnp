@@ -54,5 +54,8 @@ const relay :Workerd.Worker = (
     (name = "ASSETS", service = "assets"),
     # "off" under --no-rate-limit.
     (name = "RATE_LIMIT", fromEnvironment = "SCANIN_EDGE_RATE_LIMIT"),
+    # "on" in tests: answers name the Session object's life (an eviction
+    # starts a new one).
+    (name = "TRACE", fromEnvironment = "SCANIN_EDGE_TRACE"),
   ],
 );

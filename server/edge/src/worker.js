@@ -150,8 +150,11 @@ async function readCapped(request, max) {
 const CLOSED = "closed";
 
 export class Session {
-  constructor(ctx) {
+  constructor(ctx, env) {
     this.ctx = ctx;
+    // Under SCANIN_EDGE_TRACE=on (tests only), every answer names this
+    // object's life, so a test can see that an eviction rebuilt it.
+    if (env.TRACE === "on") this.life = String(Math.random()).slice(2);
     this.waiters = []; // POSTs waiting for the receiver's answer
     // The receiver's keepalive is answered by the platform without waking
     // this object (docs/protocol.md, receiver pings).
@@ -232,21 +235,27 @@ export class Session {
       }
       return r;
     });
-    if (pair) return new Response(null, { status: 101, webSocket: pair[0] });
-    if (!r.wait) return respond(r.response);
+    if (pair) return this.traced(new Response(null, { status: 101, webSocket: pair[0] }));
+    if (!r.wait) return this.traced(respond(r.response));
     // Hold the POST until the receiver answers (apply's settle) or the
     // ack wait ends.
     return new Promise((resolve) => {
       const waiter = (settle) => {
         clearTimeout(timer);
-        resolve(respond(settle));
+        resolve(this.traced(respond(settle)));
       };
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
-        resolve(respond(r.pending));
+        resolve(this.traced(respond(r.pending)));
       }, Math.max(0, r.wait - Date.now()));
       this.waiters.push(waiter);
     });
+  }
+
+  // traced adds the object's life to an answer under SCANIN_EDGE_TRACE.
+  traced(response) {
+    if (this.life) response.headers.set("X-Scanin-Edge-Object-Life", this.life);
+    return response;
   }
 
   async webSocketMessage(ws, data) {
