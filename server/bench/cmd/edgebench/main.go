@@ -193,7 +193,7 @@ func run(o options) error {
 	}
 	fmt.Print(table)
 	if o.write != "" {
-		if err := writeResults(filepath.Join(root, o.write), table); err != nil {
+		if err := bench.WriteResults(filepath.Join(root, o.write), "edgebench", "Edge", table); err != nil {
 			return err
 		}
 	}
@@ -231,25 +231,25 @@ func runOnce(s bench.Server, f *figures, o options) error {
 	if err != nil {
 		return fmt.Errorf("first GET: %w", err)
 	}
-	f.firstGet = append(f.firstGet, ms(get))
+	f.firstGet = append(f.firstGet, bench.Milliseconds(get))
 	start := time.Now()
 	p, err := s.Start(ctx)
 	if err != nil {
 		return err
 	}
 	defer p.Stop()
-	f.startup = append(f.startup, ms(time.Since(start)))
+	f.startup = append(f.startup, bench.Milliseconds(time.Since(start)))
 	// The first request of the fresh process, then a warm one.
 	listen, post, err := bench.Handoff(ctx, p.Addr)
 	if err != nil {
 		return fmt.Errorf("first handoff: %w", err)
 	}
-	f.firstListen = append(f.firstListen, ms(listen))
-	f.firstPost = append(f.firstPost, ms(post))
+	f.firstListen = append(f.firstListen, bench.Milliseconds(listen))
+	f.firstPost = append(f.firstPost, bench.Milliseconds(post))
 	if listen, _, err = bench.Handoff(ctx, p.Addr); err != nil {
 		return fmt.Errorf("second handoff: %w", err)
 	}
-	f.warmListen = append(f.warmListen, ms(listen))
+	f.warmListen = append(f.warmListen, bench.Milliseconds(listen))
 	if _, err := bench.MeasureHandoffCPU(ctx, p, 50, 4, bench.ThreadsCPU); err != nil {
 		return fmt.Errorf("warm-up: %w", err)
 	}
@@ -261,7 +261,7 @@ func runOnce(s bench.Server, f *figures, o options) error {
 	if err != nil {
 		return fmt.Errorf("CPU: %w", err)
 	}
-	f.cpu = append(f.cpu, ms(cpu))
+	f.cpu = append(f.cpu, bench.Milliseconds(cpu))
 	steps, err := bench.MeasureSteps(ctx, p, o.stepN, o.settle)
 	if err != nil {
 		return fmt.Errorf("steps: %w", err)
@@ -273,28 +273,28 @@ func runOnce(s bench.Server, f *figures, o options) error {
 			sums[j] += d
 		}
 	}
-	f.stepSum = append(f.stepSum, ms(bench.Percentile(sums, 50)))
+	f.stepSum = append(f.stepSum, bench.Milliseconds(bench.Percentile(sums, 50)))
 	for i := range f.steps {
 		ds := make([]time.Duration, len(steps))
 		for j, st := range steps {
 			ds[j] = st.All()[i]
 			costliest[j] = max(costliest[j], ds[j])
 		}
-		f.steps[i] = append(f.steps[i], ms(bench.Percentile(ds, 50)))
+		f.steps[i] = append(f.steps[i], bench.Milliseconds(bench.Percentile(ds, 50)))
 	}
-	f.costP50 = append(f.costP50, ms(bench.Percentile(costliest, 50)))
-	f.costP99 = append(f.costP99, ms(bench.Percentile(costliest, 99)))
-	f.costMax = append(f.costMax, ms(bench.Percentile(costliest, 100)))
+	f.costP50 = append(f.costP50, bench.Milliseconds(bench.Percentile(costliest, 50)))
+	f.costP99 = append(f.costP99, bench.Milliseconds(bench.Percentile(costliest, 99)))
+	f.costMax = append(f.costMax, bench.Milliseconds(bench.Percentile(costliest, 100)))
 	fmt.Fprintf(os.Stderr, "edgebench: %s: start %.1f ms, first listen %.1f ms, %.2f ms CPU per handoff, costliest step p50 %.2f ms\n",
-		s.Name(), f.startup[len(f.startup)-1], f.firstListen[len(f.firstListen)-1], ms(cpu), f.costP50[len(f.costP50)-1])
+		s.Name(), f.startup[len(f.startup)-1], f.firstListen[len(f.firstListen)-1], bench.Milliseconds(cpu), f.costP50[len(f.costP50)-1])
 	for _, n := range senders {
 		lat, wait, err := bench.MeasurePostToReceiver(ctx, p, o.latN, n)
 		if err != nil {
 			return fmt.Errorf("latency at %d senders: %w", n, err)
 		}
-		f.p50[n] = append(f.p50[n], ms(bench.Percentile(lat, 50)))
-		f.p99[n] = append(f.p99[n], ms(bench.Percentile(lat, 99)))
-		f.rqWait[n] = append(f.rqWait[n], ms(wait))
+		f.p50[n] = append(f.p50[n], bench.Milliseconds(bench.Percentile(lat, 50)))
+		f.p99[n] = append(f.p99[n], bench.Milliseconds(bench.Percentile(lat, 99)))
+		f.rqWait[n] = append(f.rqWait[n], bench.Milliseconds(wait))
 	}
 	return nil
 }
@@ -399,7 +399,7 @@ func runProbe(w bench.Workerd, o options) (string, error) {
 	}
 	n := float64(o.probeN)
 	var b strings.Builder
-	fmt.Fprintf(&b, "Inside the edge relay: %d handoffs one step at a time through server/edge/bench/probe.js (%.2f ms of workerd CPU per handoff with the probe).\n\n", o.probeN, ms(total)/n)
+	fmt.Fprintf(&b, "Inside the edge relay: %d handoffs one step at a time through server/edge/bench/probe.js (%.2f ms of workerd CPU per handoff with the probe).\n\n", o.probeN, bench.Milliseconds(total)/n)
 	b.WriteString("| per handoff | calls |\n|---|---|\n")
 	keys := make([]string, 0, len(f.Counts))
 	for k := range f.Counts {
@@ -471,7 +471,7 @@ func runRoutes(edgeDir string, servers []bench.Server, o options) (string, error
 			cell := "failed"
 			if _, _, err := bench.MeasureRequestCPU(ctx, p, r, 20, 4); err == nil {
 				if cpu, st, err := bench.MeasureRequestCPU(ctx, p, r, o.routeN, 8); err == nil {
-					cell = fmt.Sprintf("%.2f ms (%d)", ms(cpu), st)
+					cell = fmt.Sprintf("%.2f ms (%d)", bench.Milliseconds(cpu), st)
 				}
 			}
 			cells[r] = append(cells[r], cell)
@@ -541,25 +541,6 @@ func buildEdge(root string) error {
 	return fmt.Errorf("./build.sh edge did not serve /healthz within 5 minutes")
 }
 
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// summary is "median (min–max)".
-func summary(xs []float64, format string) string {
-	if len(xs) == 0 {
-		return "failed"
-	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	med := s[len(s)/2]
-	if len(s)%2 == 0 {
-		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
-	}
-	if len(s) == 1 {
-		return fmt.Sprintf(format, med)
-	}
-	return fmt.Sprintf(format+" ("+format+"–"+format+")", med, s[0], s[len(s)-1])
-}
-
 func render(servers []bench.Server, results map[string]*figures, o options) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Measured %s on %s/%s, %d CPUs, %s; %d runs, each on fresh processes, interleaved; median (min–max) of the runs' figures, in ms.",
@@ -574,12 +555,12 @@ func render(servers []bench.Server, results map[string]*figures, o options) stri
 	b.WriteString("|---|---|---|---|---|---|---|---|\n")
 	for _, s := range servers {
 		f := results[s.Name()]
-		fmt.Fprintf(&b, "| %s | %s |", s.Name(), summary(f.cpu, "%.2f"))
+		fmt.Fprintf(&b, "| %s | %s |", s.Name(), bench.Summary(f.cpu, "%.2f"))
 		for i := range f.steps {
-			fmt.Fprintf(&b, " %s |", summary(f.steps[i], "%.2f"))
+			fmt.Fprintf(&b, " %s |", bench.Summary(f.steps[i], "%.2f"))
 		}
-		fmt.Fprintf(&b, " %s |", summary(f.stepSum, "%.2f"))
-		fmt.Fprintf(&b, " %s / %s / %s |\n", summary(f.costP50, "%.2f"), summary(f.costP99, "%.2f"), summary(f.costMax, "%.2f"))
+		fmt.Fprintf(&b, " %s |", bench.Summary(f.stepSum, "%.2f"))
+		fmt.Fprintf(&b, " %s / %s / %s |\n", bench.Summary(f.costP50, "%.2f"), bench.Summary(f.costP99, "%.2f"), bench.Summary(f.costMax, "%.2f"))
 	}
 	b.WriteString("\n| relay |")
 	for _, n := range senders {
@@ -594,36 +575,11 @@ func render(servers []bench.Server, results map[string]*figures, o options) stri
 		f := results[s.Name()]
 		fmt.Fprintf(&b, "| %s |", s.Name())
 		for _, n := range senders {
-			fmt.Fprintf(&b, " %s / %s |", summary(f.p50[n], "%.2f"), summary(f.p99[n], "%.2f"))
+			fmt.Fprintf(&b, " %s / %s |", bench.Summary(f.p50[n], "%.2f"), bench.Summary(f.p99[n], "%.2f"))
 		}
-		fmt.Fprintf(&b, " %s | %s | %s | %s | %s | %s |\n", summary(f.rqWait[8], "%.1f"), summary(f.startup, "%.1f"),
-			summary(f.firstGet, "%.1f"), summary(f.firstListen, "%.1f"), summary(f.firstPost, "%.1f"), summary(f.warmListen, "%.2f"))
+		fmt.Fprintf(&b, " %s | %s | %s | %s | %s | %s |\n", bench.Summary(f.rqWait[8], "%.1f"), bench.Summary(f.startup, "%.1f"),
+			bench.Summary(f.firstGet, "%.1f"), bench.Summary(f.firstListen, "%.1f"), bench.Summary(f.firstPost, "%.1f"), bench.Summary(f.warmListen, "%.2f"))
 	}
 	fmt.Fprintf(&b, "\nLatency: %d deliveries per figure to receivers already waiting, each POST on a new connection, 1 KB bodies checked byte for byte.\n", o.latN)
 	return b.String()
-}
-
-const (
-	beginMarker = "<!-- edgebench:results -->"
-	endMarker   = "<!-- /edgebench:results -->"
-)
-
-// writeResults replaces the results block in file, or appends an Edge
-// section holding one.
-func writeResults(file, table string) error {
-	old, err := os.ReadFile(file)
-	if err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	s := string(old)
-	block := beginMarker + "\n" + table + endMarker
-	if i, j := strings.Index(s, beginMarker), strings.Index(s, endMarker); i >= 0 && j > i {
-		s = s[:i] + block + s[j+len(endMarker):]
-	} else {
-		if s == "" {
-			s = "# Benchmarks\n"
-		}
-		s += "\n## Edge\n\n" + block + "\n"
-	}
-	return os.WriteFile(file, []byte(s), 0o644)
 }

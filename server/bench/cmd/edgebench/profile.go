@@ -217,7 +217,7 @@ func renderProfile(prof cpuProfile, n int, workerdCPU time.Duration, file string
 			self[f] += d
 		}
 	}
-	per := func(d time.Duration) float64 { return ms(d) / float64(n) }
+	per := func(d time.Duration) float64 { return bench.Milliseconds(d) / float64(n) }
 	var b strings.Builder
 	fmt.Fprintf(&b, "CPU profile of the edge relay with in-memory storage: V8's sampler every 100 µs over the inspector, rules.wasm with its names, %d whole handoffs 8 at a time (raw profile: %s, for Chrome DevTools). workerd's CPU meanwhile: %.2f ms per handoff (the profiler included). The samples are the isolate thread's time, in JavaScript, wasm or a platform call, whether or not it had the CPU: shares, not CPU figures.\n\n",
 		n, filepath.Base(file), per(workerdCPU))

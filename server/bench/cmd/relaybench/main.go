@@ -19,7 +19,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -202,10 +201,10 @@ func run(sizeList string, o options) error {
 					fmt.Fprintf(os.Stderr, "relaybench: run %d %s: %v CPU per handoff to a waiting receiver\n", r, peer.Name(), cpu)
 				}
 				p50, p99 := bench.Percentile(lat, 50), bench.Percentile(lat, 99)
-				f.p50[s] = append(f.p50[s], ms(p50))
-				f.p99[s] = append(f.p99[s], ms(p99))
+				f.p50[s] = append(f.p50[s], bench.Milliseconds(p50))
+				f.p99[s] = append(f.p99[s], bench.Milliseconds(p99))
 				fmt.Fprintf(os.Stderr, "relaybench: run %d %s: %d senders: p50 %v p99 %v (the relay waited %v for a CPU)\n", r, peer.Name(), s, p50, p99, rqWait.Round(time.Microsecond))
-				f.rqWait[s] = append(f.rqWait[s], ms(rqWait))
+				f.rqWait[s] = append(f.rqWait[s], bench.Milliseconds(rqWait))
 			}
 			p.Stop()
 			cancel()
@@ -215,7 +214,7 @@ func run(sizeList string, o options) error {
 	table := render(peers, results, ns, senders, runs, cpuN, latN, o)
 	fmt.Print(table)
 	if write != "" {
-		if err := writeResults(filepath.Join(root, write), table); err != nil {
+		if err := bench.WriteResults(filepath.Join(root, write), "relaybench", "Relay", table); err != nil {
 			return err
 		}
 	}
@@ -225,25 +224,6 @@ func run(sizeList string, o options) error {
 		}
 	}
 	return nil
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-// summary is "median (min–max)".
-func summary(xs []float64, format string) string {
-	if len(xs) == 0 {
-		return "failed"
-	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	med := s[len(s)/2]
-	if len(s)%2 == 0 {
-		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
-	}
-	if len(s) == 1 {
-		return fmt.Sprintf(format, med)
-	}
-	return fmt.Sprintf(format+" ("+format+"–"+format+")", med, s[0], s[len(s)-1])
 }
 
 func render(peers []bench.Peer, results map[string]*figures, ns, senders []int, runs, cpuN, latN int, o options) string {
@@ -285,41 +265,16 @@ func render(peers []bench.Peer, results map[string]*figures, ns, senders []int, 
 			for i, v := range f.rss[n] {
 				kb[i] = v / 1024
 			}
-			fmt.Fprintf(&b, " %s KB |", summary(kb, "%.2f"))
+			fmt.Fprintf(&b, " %s KB |", bench.Summary(kb, "%.2f"))
 		}
-		fmt.Fprintf(&b, " %s µs | %s µs |", summary(f.cpuHandoff, "%.0f"), summary(f.cpu, "%.0f"))
+		fmt.Fprintf(&b, " %s µs | %s µs |", bench.Summary(f.cpuHandoff, "%.0f"), bench.Summary(f.cpu, "%.0f"))
 		for _, s := range senders {
-			fmt.Fprintf(&b, " %s / %s ms |", summary(f.p50[s], "%.2f"), summary(f.p99[s], "%.2f"))
+			fmt.Fprintf(&b, " %s / %s ms |", bench.Summary(f.p50[s], "%.2f"), bench.Summary(f.p99[s], "%.2f"))
 		}
-		fmt.Fprintf(&b, " %s ms |\n", summary(f.rqWait[senders[0]], "%.1f"))
+		fmt.Fprintf(&b, " %s ms |\n", bench.Summary(f.rqWait[senders[0]], "%.1f"))
 	}
 	fmt.Fprintf(&b, "\nLatency: %d handoffs per figure, to receivers already waiting, 1 KB bodies checked byte for byte.\n", latN)
 	return b.String()
-}
-
-const (
-	beginMarker = "<!-- relaybench:results -->"
-	endMarker   = "<!-- /relaybench:results -->"
-)
-
-// writeResults replaces the results block in file, or appends a Relay
-// section holding one.
-func writeResults(file, table string) error {
-	old, err := os.ReadFile(file)
-	if err != nil && !os.IsNotExist(err) {
-		return err
-	}
-	s := string(old)
-	block := beginMarker + "\n" + table + endMarker
-	if i, j := strings.Index(s, beginMarker), strings.Index(s, endMarker); i >= 0 && j > i {
-		s = s[:i] + block + s[j+len(endMarker):]
-	} else {
-		if s == "" {
-			s = "# Benchmarks\n"
-		}
-		s += "\n## Relay\n\n" + block + "\n"
-	}
-	return os.WriteFile(file, []byte(s), 0o644)
 }
 
 // raiseFileLimit lifts the open-files limit to its hard maximum: 10,000
