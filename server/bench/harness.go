@@ -53,3 +53,18 @@ func PinHarness() (relay Pinning, harnessCPUs string, err error) {
 	runtime.GOMAXPROCS(n - 1)
 	return relay, harnessCPUs, nil
 }
+
+// ScaninBinary is the scanin binary to measure: bin made absolute, or,
+// when bin is empty, cmd/scanin of the repository at root built into dir.
+func ScaninBinary(root, bin, dir string) (string, error) {
+	if bin != "" {
+		return filepath.Abs(bin)
+	}
+	bin = filepath.Join(dir, "scanin")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/scanin")
+	build.Dir, build.Stderr = root, os.Stderr
+	if err := build.Run(); err != nil {
+		return "", fmt.Errorf("failed to build cmd/scanin: %w", err)
+	}
+	return bin, nil
+}

@@ -112,15 +112,8 @@ func run(o options) error {
 			return err
 		}
 	}
-	bin := o.scaninBin
-	if bin == "" {
-		bin = filepath.Join(tmp, "scanin")
-		build := exec.Command("go", "build", "-o", bin, "./cmd/scanin")
-		build.Dir, build.Stderr = root, os.Stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("failed to build cmd/scanin: %w", err)
-		}
-	} else if bin, err = filepath.Abs(bin); err != nil {
+	bin, err := bench.ScaninBinary(root, o.scaninBin, tmp)
+	if err != nil {
 		return err
 	}
 

@@ -114,15 +114,8 @@ func run(sizeList string, o options) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	bin := scaninBin
-	if bin == "" {
-		bin = filepath.Join(tmp, "scanin")
-		build := exec.Command("go", "build", "-o", bin, "./cmd/scanin")
-		build.Dir, build.Stderr = root, os.Stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("failed to build cmd/scanin: %w", err)
-		}
-	} else if bin, err = filepath.Abs(bin); err != nil {
+	bin, err := bench.ScaninBinary(root, scaninBin, tmp)
+	if err != nil {
 		return err
 	}
 
