@@ -33,7 +33,7 @@ func ExampleParseLink() {
 	// session: AAECAwQFBgcICQoLDA0ODw
 	// relay: https://relay.example
 	// key bytes: 32
-	// refused: a - scanin link: link is for another app (a)
+	// refused: a - parameter "a" (the app id) names an app this program is not built for
 }
 
 // The receiver makes a key and a session id and shows the link; the sender

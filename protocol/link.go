@@ -95,12 +95,52 @@ type LinkError struct {
 	Err   error
 }
 
-// Error names the broken rule and, when known, the parameter.
+// Error says which parameter breaks which rule, as a sentence a person can
+// act on (`parameter "s" (the session id) is missing`). It names no
+// product: the program that prints it says who is speaking.
 func (e *LinkError) Error() string {
 	if e.Param == "" {
-		return "scanin link: " + e.Err.Error()
+		if errors.Is(e.Err, ErrLinkMalformed) {
+			return "it has no #v=1&a=…&s=…&k=…&r=… part after the address"
+		}
+		return e.Err.Error()
 	}
-	return "scanin link: " + e.Err.Error() + " (" + e.Param + ")"
+	p := "parameter " + strconv.Quote(e.Param)
+	if name := linkParamNames[e.Param]; name != "" {
+		p += " (" + name + ")"
+	}
+	switch {
+	case errors.Is(e.Err, ErrLinkMissing):
+		return p + " is missing"
+	case errors.Is(e.Err, ErrLinkRepeated):
+		return p + " appears twice"
+	case errors.Is(e.Err, ErrLinkMalformed):
+		return p + " has a bad %-escape"
+	case errors.Is(e.Err, ErrLinkVersion):
+		return p + " is not 1: the link is for another version of the protocol"
+	case errors.Is(e.Err, ErrLinkSessionID):
+		return p + " is not 16 bytes of base64url"
+	case errors.Is(e.Err, ErrLinkKey):
+		return p + " is not 32 bytes of base64url"
+	case errors.Is(e.Err, ErrLinkApp):
+		return p + " is not a valid app id"
+	case errors.Is(e.Err, ErrLinkInsecureRelay):
+		return p + " is not https (plain http is allowed only to this machine)"
+	case errors.Is(e.Err, ErrLinkRelay):
+		return p + " is not a valid relay URL"
+	case errors.Is(e.Err, ErrLinkWrongApp):
+		return p + " names an app this program is not built for"
+	}
+	return p + ": " + e.Err.Error()
+}
+
+// linkParamNames says what each link parameter holds, for error texts.
+var linkParamNames = map[string]string{
+	"v": "the protocol version",
+	"a": "the app id",
+	"s": "the session id",
+	"k": "the public key",
+	"r": "the relay URL",
 }
 
 // Unwrap returns the rule's sentinel (ErrLink*), for errors.Is.
