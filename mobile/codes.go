@@ -101,13 +101,13 @@ type ScanError struct {
 	err error
 }
 
-// Error returns "scanin: CODE: message", the text an Exception or NSError
-// carries.
+// Error returns "CODE: message", the text an Exception or NSError carries.
+// It names no product: the app or tool that shows it says who speaks.
 func (e *ScanError) Error() string {
 	if e.Message == "" {
-		return "scanin: " + e.Code
+		return e.Code
 	}
-	return "scanin: " + e.Code + ": " + e.Message
+	return e.Code + ": " + e.Message
 }
 
 // Unwrap returns the underlying error, such as a protocol.ErrLink* rule or
