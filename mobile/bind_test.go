@@ -158,7 +158,7 @@ func exportedAPI(t *testing.T, dir string) []boundName {
 						}
 						tn := s.Name.Name
 						names = append(names, boundName{tn,
-							re(`\bclass ` + q(tn) + `\b`),
+							re(`\b(class|interface) ` + q(tn) + `\b`), // a Go interface is a Java interface
 							re(`@interface Mobile` + q(tn) + `\b`)})
 						st, ok := s.Type.(*ast.StructType)
 						if !ok {

@@ -108,7 +108,8 @@ func (s *Session) State() string { return string(s.info.State) }
 func (s *Session) Relay() string { return s.link.Relay }
 
 // Approve seals a payload to the browser's key and delivers it. kind is
-// "token", "data" or "assertion"; deviceName and deviceType ("Pixel 9",
+// "token" or "data" (for "assertion", which the SDK signs, call
+// ApproveAssertion); deviceName and deviceType ("Pixel 9",
 // "android") tell the browser which phone signed it in, and may be empty.
 //
 // The payload is sealed once, with iat set to now. Calling Approve again
@@ -119,7 +120,17 @@ func (s *Session) Approve(kind, data, deviceName, deviceType string) *Outcome {
 	if !s.inspected() {
 		return notInspected()
 	}
-	a, failure := s.seal(kind, data, deviceName, deviceType)
+	if kind == string(protocol.KindAssertion) {
+		return &Outcome{Code: CodeBadRequest, Message: `the SDK signs assertions itself: use ApproveAssertion for kind "assertion"`}
+	}
+	return s.deliver(kind, data, deviceName, deviceType, func() (string, *Outcome) { return data, nil })
+}
+
+// deliver seals the payload that makePayload returns (called once: a
+// retry with the same kind, request and device resends the same bytes)
+// and posts it to the relay.
+func (s *Session) deliver(kind, request, deviceName, deviceType string, makePayload func() (string, *Outcome)) *Outcome {
+	a, failure := s.seal(kind, request, deviceName, deviceType, makePayload)
 	if failure != nil {
 		return failure
 	}
@@ -139,8 +150,10 @@ func (s *Session) Approve(kind, data, deviceName, deviceType string) *Outcome {
 }
 
 // seal seals the payload the first time, and afterwards returns what was
-// sealed, provided the arguments are the same.
-func (s *Session) seal(kind, data, deviceName, deviceType string) (*approval, *Outcome) {
+// sealed, provided the arguments are the same. data is what the caller
+// asked for (the payload, or what an assertion is made from), compared on
+// a retry; makePayload makes the payload, the first time only.
+func (s *Session) seal(kind, data, deviceName, deviceType string, makePayload func() (string, *Outcome)) (*approval, *Outcome) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if a := s.approved; a != nil {
@@ -149,7 +162,11 @@ func (s *Session) seal(kind, data, deviceName, deviceType string) (*approval, *O
 		}
 		return a, nil
 	}
-	m := protocol.Message{Kind: protocol.Kind(kind), Data: data, IssuedAt: time.Now().Unix()}
+	payload, failure := makePayload()
+	if failure != nil {
+		return nil, failure
+	}
+	m := protocol.Message{Kind: protocol.Kind(kind), Data: payload, IssuedAt: time.Now().Unix()}
 	if deviceName != "" || deviceType != "" {
 		m.Device = &protocol.Device{Name: deviceName, Type: deviceType}
 	}
