@@ -62,6 +62,35 @@ type AppConfig struct {
 	Origins  []string `json:"origins"`
 	LinkBase string   `json:"link_base"`
 	TTL      int      `json:"ttl"` // seconds
+	// NativeReceivers allows listens without a page origin: a terminal or
+	// a native app (docs/protocol.md).
+	NativeReceivers bool `json:"native_receivers"`
+	// ScanHint is the widget's instruction under the code ("Open Demo Shop
+	// on your phone and tap Scan"), with the app's name filled in.
+	ScanHint string `json:"scan_hint"`
+	// Logo is the absolute URL of a square image for the code's centre;
+	// empty for none.
+	Logo string `json:"logo,omitempty"`
+	// IOSAppStoreURL and PlayStoreURL are the app's store pages, for the
+	// /link page; empty when the app has none.
+	IOSAppStoreURL string `json:"ios_app_store_url,omitempty"`
+	PlayStoreURL   string `json:"play_store_url,omitempty"`
+	// AppLink is what the /link page's button opens: the app's custom
+	// scheme ("shop://scanin") or universal link; empty for none.
+	AppLink string `json:"app_link,omitempty"`
+}
+
+// DefaultScanHint is the widget's instruction for an app whose config has
+// no scan_hint. "{name}" stands for the app's name.
+const DefaultScanHint = "Open {name} on your phone and tap Scan"
+
+// ScanHintFor fills the app's name into a scan hint (hint, or
+// DefaultScanHint when hint is empty).
+func ScanHintFor(hint, name string) string {
+	if hint == "" {
+		hint = DefaultScanHint
+	}
+	return strings.ReplaceAll(hint, "{name}", name)
 }
 
 // AppendJSON appends the config as the body of GET {relay}/v1/apps/{app},
@@ -78,6 +107,16 @@ func (a AppConfig) AppendJSON(dst []byte) []byte {
 	}
 	w.str("link_base", a.LinkBase)
 	w.int("ttl", int64(a.TTL))
+	w.raw("native_receivers", strconv.AppendBool(nil, a.NativeReceivers))
+	w.str("scan_hint", a.ScanHint)
+	for _, f := range [...]struct{ k, v string }{
+		{"logo", a.Logo}, {"ios_app_store_url", a.IOSAppStoreURL},
+		{"play_store_url", a.PlayStoreURL}, {"app_link", a.AppLink},
+	} {
+		if f.v != "" {
+			w.str(f.k, f.v)
+		}
+	}
 	return w.close()
 }
 
@@ -116,18 +155,35 @@ var errAppConfig = errors.New("malformed app config")
 
 // ParseAppConfig reads an app config body without encoding/json, for the
 // widget. It requires id, name, origins and link_base, and a ttl in range.
+// native_receivers, scan_hint, logo, ios_app_store_url, play_store_url and
+// app_link may be missing (a relay before them): they are then false or
+// empty (the relay always sends scan_hint, with its default filled in).
 func ParseAppConfig(b []byte) (AppConfig, error) {
 	v, err := parseJSON(b)
 	if err != nil || v.kind != jsonObject {
 		return AppConfig{}, errAppConfig
 	}
 	var c AppConfig
-	for key, dst := range map[string]*string{"id": &c.ID, "name": &c.Name, "link_base": &c.LinkBase} {
-		f, ok := v.field(key)
+	for key, dst := range map[string]*string{
+		"id": &c.ID, "name": &c.Name, "link_base": &c.LinkBase,
+		"?scan_hint": &c.ScanHint, "?logo": &c.Logo, "?ios_app_store_url": &c.IOSAppStoreURL,
+		"?play_store_url": &c.PlayStoreURL, "?app_link": &c.AppLink,
+	} {
+		name, optional := strings.CutPrefix(key, "?")
+		f, ok := v.field(name)
+		if optional && !ok {
+			continue
+		}
 		if !ok || f.kind != jsonString {
 			return AppConfig{}, errAppConfig
 		}
 		*dst = f.text
+	}
+	if f, ok := v.field("native_receivers"); ok {
+		if f.kind != jsonBool {
+			return AppConfig{}, errAppConfig
+		}
+		c.NativeReceivers = f.boolean
 	}
 	origins, ok := v.field("origins")
 	if !ok || origins.kind != jsonArray {

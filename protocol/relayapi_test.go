@@ -62,14 +62,20 @@ func TestOriginAllowed(t *testing.T) {
 const testAppConfig = `{"id":"demo","name":"Demo Shop","origins":["https://shop.example","http://localhost:*"],"link_base":"https://relay.example/link","ttl":60}`
 
 func TestParseAppConfig(t *testing.T) {
+	// A relay before native_receivers and the widget's fields: they take
+	// their defaults.
 	want := AppConfig{ID: "demo", Name: "Demo Shop", Origins: []string{"https://shop.example", "http://localhost:*"}, LinkBase: "https://relay.example/link", TTL: 60}
 	got, err := ParseAppConfig([]byte(testAppConfig))
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("ParseAppConfig = %+v, %v; want %+v", got, err, want)
 	}
+	full := AppConfig{ID: "shop", Name: "Shop", Origins: []string{"https://shop.example"}, LinkBase: "https://relay.example/link", TTL: 60,
+		NativeReceivers: true, ScanHint: "Open the Shop app and tap Scan", Logo: "https://shop.example/logo.png",
+		IOSAppStoreURL: "https://apps.apple.com/app/id1", PlayStoreURL: "https://play.google.com/store/apps/details?id=x&a=<b>",
+		AppLink: "shop://scanin"}
 	// What encoding/json writes from the struct's tags (as the relay does),
 	// ParseAppConfig reads back.
-	for _, c := range []AppConfig{want, {ID: "a", Name: "", Origins: []string{}, LinkBase: "x", TTL: 15}, {ID: "z-9", Name: "<&>", Origins: []string{"o"}, TTL: 300}} {
+	for _, c := range []AppConfig{want, full, {ID: "a", Name: "", Origins: []string{}, LinkBase: "x", TTL: 15}, {ID: "z-9", Name: "<&>", Origins: []string{"o"}, TTL: 300, ScanHint: "<&>"}} {
 		b, err := json.Marshal(c)
 		if err != nil {
 			t.Fatal(err)
@@ -107,6 +113,11 @@ func TestParseAppConfig(t *testing.T) {
 		"name null":        strings.Replace(testAppConfig, `"name":"Demo Shop"`, `"name":null`, 1),
 		"link_base number": strings.Replace(testAppConfig, `"link_base":"https://relay.example/link"`, `"link_base":1`, 1),
 		"duplicate id":     strings.Replace(testAppConfig, `"id":"demo"`, `"id":"demo","id":"other"`, 1),
+		"native string":    strings.Replace(testAppConfig, `"ttl":60`, `"ttl":60,"native_receivers":"true"`, 1),
+		"native null":      strings.Replace(testAppConfig, `"ttl":60`, `"ttl":60,"native_receivers":null`, 1),
+		"scan_hint number": strings.Replace(testAppConfig, `"ttl":60`, `"ttl":60,"scan_hint":1`, 1),
+		"logo null":        strings.Replace(testAppConfig, `"ttl":60`, `"ttl":60,"logo":null`, 1),
+		"app_link number":  strings.Replace(testAppConfig, `"ttl":60`, `"ttl":60,"app_link":1`, 1),
 	}
 	for _, field := range []string{`"id":"demo",`, `"name":"Demo Shop",`, `"origins":["https://shop.example","http://localhost:*"],`, `"link_base":"https://relay.example/link",`, `,"ttl":60`} {
 		bad["missing "+field] = strings.Replace(testAppConfig, field, "", 1)
@@ -117,6 +128,18 @@ func TestParseAppConfig(t *testing.T) {
 		}
 		if _, err := ParseAppConfig([]byte(in)); err == nil {
 			t.Errorf("%s: ParseAppConfig(%s) succeeded", name, in)
+		}
+	}
+}
+
+func TestScanHintFor(t *testing.T) {
+	for _, c := range []struct{ hint, name, want string }{
+		{"", "Demo Shop", "Open Demo Shop on your phone and tap Scan"},
+		{"Tap Scan in {name}, then {name} signs you in", "Shop", "Tap Scan in Shop, then Shop signs you in"},
+		{"Scan with the app", "Shop", "Scan with the app"},
+	} {
+		if got := ScanHintFor(c.hint, c.name); got != c.want {
+			t.Errorf("ScanHintFor(%q, %q) = %q, want %q", c.hint, c.name, got, c.want)
 		}
 	}
 }
@@ -197,6 +220,8 @@ func TestRelayAPIAppendJSON(t *testing.T) {
 			check(t, SessionInfo{App: s, AppName: s, State: State(s), ExpiresAt: int64(i) - 5,
 				Requester: Requester{IP: s, UserAgent: s, Origin: s}, Sender: Peer{IP: s}})
 			check(t, AppConfig{ID: s, Name: s, Origins: []string{s, s}, LinkBase: s, TTL: i - 5})
+			check(t, AppConfig{ID: s, Name: s, Origins: []string{s}, LinkBase: s, TTL: i, NativeReceivers: i%2 == 0,
+				ScanHint: s, Logo: s, IOSAppStoreURL: s, PlayStoreURL: s, AppLink: s})
 		})
 	}
 	for name, origins := range map[string][]string{"nil": nil, "empty": {}, "one": {"http://localhost:*"}} {
@@ -222,7 +247,8 @@ func FuzzRelayAPIAppendJSON(f *testing.F) {
 		for _, v := range []interface{ AppendJSON([]byte) []byte }{
 			SessionInfo{App: a, AppName: b, State: State(a), ExpiresAt: n,
 				Requester: Requester{IP: b, UserAgent: a, Origin: b}, Sender: Peer{IP: a}},
-			AppConfig{ID: a, Name: b, Origins: []string{b, a}, LinkBase: a, TTL: int(int32(n))},
+			AppConfig{ID: a, Name: b, Origins: []string{b, a}, LinkBase: a, TTL: int(int32(n)),
+				NativeReceivers: n%2 == 0, ScanHint: b, Logo: a, IOSAppStoreURL: b, PlayStoreURL: a, AppLink: b},
 		} {
 			want, err := json.Marshal(v)
 			if err != nil {

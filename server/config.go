@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/netip"
 	"net/url"
 	"os"
@@ -144,14 +145,18 @@ func LoadConfig(path string) (Config, error) {
 
 // ParseConfig is LoadConfig for a file already read; name is used in errors.
 func ParseConfig(name string, b []byte) (Config, error) {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return Config{}, fmt.Errorf("%s: the file is empty: %s", name, errNoApps)
+	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	var fc fileConfig
 	if err := dec.Decode(&fc); err != nil {
-		return Config{}, fmt.Errorf("%s: %w", name, err)
+		return Config{}, fmt.Errorf("%s: %w", name, jsonError(b, err))
 	}
-	if dec.More() {
-		return Config{}, fmt.Errorf("%s: data after the config object", name)
+	if rest := bytes.TrimLeft(b[dec.InputOffset():], " \t\r\n"); len(rest) > 0 {
+		line, col := lineCol(b, len(b)-len(rest))
+		return Config{}, fmt.Errorf("%s: line %d, column %d: data after the config object: a config file is one JSON object", name, line, col)
 	}
 	cfg := Config{Apps: fc.Apps}
 	for i, p := range fc.TrustedProxies {
@@ -191,7 +196,46 @@ func ParseConfig(name string, b []byte) (Config, error) {
 	if err := cfg.validate(); err != nil {
 		return Config{}, fmt.Errorf("%s: %w", name, err)
 	}
+	if len(cfg.Apps) == 0 {
+		return Config{}, fmt.Errorf("%s: %w", name, errNoApps)
+	}
 	return cfg, nil
+}
+
+// errNoApps is the error for a config file without apps, with the
+// smallest file that works.
+var errNoApps = errors.New(`no apps configured: a config file must list at least one app, such as {"apps": [{"id": "shop", "name": "Shop", "origins": ["https://shop.example"]}]}`)
+
+// jsonError says where in b a decoding error is: line and column for a
+// syntax error or a value of the wrong type, the field's name for an
+// unknown field.
+func jsonError(b []byte, err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		line, col := lineCol(b, int(syntax.Offset)-1) // Offset is just past the bad byte
+		return fmt.Errorf("line %d, column %d: JSON syntax error: %s", line, col, strings.TrimPrefix(syntax.Error(), "json: "))
+	case errors.As(err, &typ):
+		line, col := lineCol(b, int(typ.Offset)-1) // the value's last byte
+		return fmt.Errorf("line %d, column %d: %s must be a JSON %s, not %s", line, col, typ.Field, typ.Type, typ.Value)
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		line, col := lineCol(b, len(b))
+		return fmt.Errorf("line %d, column %d: the JSON ends too early (an unclosed { or [?)", line, col)
+	}
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return fmt.Errorf("unknown field %s: check its spelling against the config fields in docs/protocol.md", f)
+	}
+	return err
+}
+
+// lineCol turns a byte offset in b into a 1-based line and column.
+func lineCol(b []byte, off int) (line, col int) {
+	off = min(max(off, 0), len(b))
+	before := b[:off]
+	line = 1 + bytes.Count(before, []byte("\n"))
+	col = 1 + off - (bytes.LastIndexByte(before, '\n') + 1)
+	return line, col
 }
 
 // parsePrefix reads a trusted proxy: a CIDR prefix or a single address.
@@ -265,12 +309,61 @@ func (c *Config) validate() error {
 				return fmt.Errorf("%s: %q must be https (plain http only for loopback)", field("link_base"), a.LinkBase)
 			}
 		}
+		if err := checkAppLinks(a, field); err != nil {
+			return err
+		}
 		if a.TTL != 0 {
 			// Seconds, as on the wire: the same rule as a listen's ttl.
 			if _, err := protocol.ParseTTL(strconv.Itoa(a.TTL)); err != nil {
 				return fmt.Errorf("%s: %w", field("ttl"), err)
 			}
 		}
+	}
+	return nil
+}
+
+// checkAppLinks checks the app's fields for the widget and the /link page:
+// logo, the store URLs and app_link.
+func checkAppLinks(a App, field func(string) string) error {
+	if a.Logo != "" && !strings.HasPrefix(a.Logo, "/") {
+		if err := checkHTTPSURL(a.Logo); err != nil {
+			return fmt.Errorf("%s: %q %w, or a path on the relay such as \"/logo.png\"", field("logo"), a.Logo, err)
+		}
+	}
+	if strings.HasPrefix(a.Logo, "//") {
+		return fmt.Errorf("%s: %q: write an https URL or a path on the relay such as \"/logo.png\"", field("logo"), a.Logo)
+	}
+	for _, f := range []struct{ name, v string }{
+		{"ios_app_store_url", a.IOSAppStoreURL}, {"play_store_url", a.PlayStoreURL},
+	} {
+		if f.v != "" {
+			if err := checkHTTPSURL(f.v); err != nil {
+				return fmt.Errorf("%s: %q %w", field(f.name), f.v, err)
+			}
+		}
+	}
+	if a.AppLink != "" {
+		u, err := url.Parse(a.AppLink)
+		switch {
+		case err != nil || u.Scheme == "":
+			return fmt.Errorf("%s: %q is not a URL: write the app's custom scheme (\"shop://scanin\") or an https universal link", field("app_link"), a.AppLink)
+		case u.Scheme == "https":
+			if err := checkHTTPSURL(a.AppLink); err != nil {
+				return fmt.Errorf("%s: %q %w", field("app_link"), a.AppLink, err)
+			}
+		case u.Scheme == "http" || u.Scheme == "javascript" || u.Scheme == "data" || u.Scheme == "file" || u.Scheme == "blob":
+			return fmt.Errorf("%s: %q: the scheme %q is not allowed: write the app's custom scheme (\"shop://scanin\") or an https universal link", field("app_link"), a.AppLink, u.Scheme)
+		}
+	}
+	return nil
+}
+
+// checkHTTPSURL accepts an absolute https URL with a host and no user
+// info. The error completes a sentence that starts with the URL.
+func checkHTTPSURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
+		return errors.New("is not an https URL (https://host/...)")
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -444,7 +445,11 @@ func TestMetrics(t *testing.T) {
 func TestAppConfigAndTrustedProxy(t *testing.T) {
 	cfg, err := ParseConfig("test.json", []byte(`{
 		"apps": [{"id": "shop", "name": "Shop", "origins": ["https://shop.example"],
-		          "link_base": "https://shop.example/app", "ttl": 90}],
+		          "link_base": "https://shop.example/app", "ttl": 90},
+		         {"id": "full", "name": "Full", "origins": ["https://full.example"], "native_receivers": true,
+		          "scan_hint": "Tap Scan in {name}", "logo": "/logo.png",
+		          "ios_app_store_url": "https://apps.apple.com/app/id1", "play_store_url": "https://play.google.com/store/apps/details?id=full",
+		          "app_link": "full://scanin"}],
 		"trusted_proxies": ["127.0.0.1"]}`))
 	if err != nil {
 		t.Fatal(err)
@@ -456,9 +461,24 @@ func TestAppConfigAndTrustedProxy(t *testing.T) {
 	if err := json.Unmarshal(b, &got); st != 200 || err != nil {
 		t.Fatalf("app: %d %s", st, b)
 	}
-	want := `{"id":"shop","name":"Shop","origins":["https://shop.example"],"link_base":"https://shop.example/app","ttl":90}`
+	want := `{"id":"shop","name":"Shop","origins":["https://shop.example"],"link_base":"https://shop.example/app","ttl":90,` +
+		`"native_receivers":false,"scan_hint":"Open Shop on your phone and tap Scan"}`
 	if string(b) != want {
 		t.Errorf("app: %s\nwant %s", b, want)
+	}
+	// Every field round-trips through the widget's reader; a logo on the
+	// relay becomes an absolute URL.
+	st, _, b = tr.do(t, "GET", protocol.AppPath("full"), nil, nil)
+	full, err := protocol.ParseAppConfig(b)
+	wantFull := protocol.AppConfig{ID: "full", Name: "Full", Origins: []string{"https://full.example"},
+		LinkBase: tr.srv.URL + "/link", TTL: 60, NativeReceivers: true, ScanHint: "Tap Scan in Full",
+		Logo: tr.srv.URL + "/logo.png", IOSAppStoreURL: "https://apps.apple.com/app/id1",
+		PlayStoreURL: "https://play.google.com/store/apps/details?id=full", AppLink: "full://scanin"}
+	if st != 200 || err != nil || !reflect.DeepEqual(full, wantFull) {
+		t.Errorf("app full: %d %s (%v)\n got %+v\nwant %+v", st, b, err, full, wantFull)
+	}
+	if back := full.AppendJSON(nil); !bytes.Equal(back, b) {
+		t.Errorf("app full: AppendJSON %s, relay %s", back, b)
 	}
 	st, _, b = tr.do(t, "GET", protocol.AppPath("demo"), nil, nil)
 	wantCode(t, "the demo app when apps are configured", st, b, protocol.CodeNotFound)
@@ -527,8 +547,25 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{`{"limits":{"ping_interval":60}}`, "limits.ping_interval"},
 		{`{"limits":{"tombstone_ttl":60}}`, "limits.tombstone_ttl"},
 		{`{"limits":{"max_live_sessions":-1}}`, "limits.max_live_sessions"},
-		{`{"apps":[],"typo":1}`, "typo"},
-		{`{"apps":`, "test.json"},
+		{`{"apps":[{"id":"s","name":"S","origins":["https://a.example"],"logo":"http://a.example/l.png"}]}`, "apps[0].logo"},
+		{`{"apps":[{"id":"s","name":"S","origins":["https://a.example"],"logo":"//a.example/l.png"}]}`, "apps[0].logo"},
+		{`{"apps":[{"id":"s","name":"S","origins":["https://a.example"],"ios_app_store_url":"apps.apple.com/x"}]}`, "apps[0].ios_app_store_url"},
+		{`{"apps":[{"id":"s","name":"S","origins":["https://a.example"],"play_store_url":"http://play.google.com/x"}]}`, "apps[0].play_store_url"},
+		{`{"apps":[{"id":"s","name":"S","origins":["https://a.example"],"app_link":"javascript:alert(1)"}]}`, "apps[0].app_link"},
+		{`{"apps":[{"id":"s","name":"S","origins":["https://a.example"],"app_link":"no scheme"}]}`, "apps[0].app_link"},
+		{`{"apps":[{"id":"s","name":"S","origins":["https://a.example"],"app_link":"http://a.example/open"}]}`, "apps[0].app_link"},
+		{`{"apps":[{"id":"s","name":"S","origins":["https://a.example"],"native_receivers":"yes"}]}`, "native_receivers"},
+		{`{"apps":[{"id":"s","name":"S","origins":["https://a.example"]}],"typo":1}`, `unknown field "typo"`},
+		{`{"apps":[{"id":"s","name":"S","origins":["https://a.example"],"origin":[]}]}`, `unknown field "origin"`},
+		{`{"apps":`, "the JSON ends too early"},
+		{"", "no apps configured"},
+		{" \n", "no apps configured"},
+		{"{}", "no apps configured"},
+		{`{"apps":[]}`, "no apps configured"},
+		{`{"limits":{"max_live_sessions":5}}`, "must list at least one app"},
+		{"{\n  \"apps\": [\n    {\"id\": \"s\",}\n  ]\n}", "line 3, column 16"},
+		{"{\"apps\": [{\"id\": \"s\", \"name\": \"S\", \"origins\": [\"https://a.example\"]}]}\n{}", "line 2, column 1: data after"},
+		{"{\n\"apps\": [{\"id\": 5}]}", "line 2, column 17: apps.id must be a JSON string, not number"},
 	} {
 		_, err := ParseConfig("test.json", []byte(c.json))
 		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.HasPrefix(err.Error(), "test.json: ") {

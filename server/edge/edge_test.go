@@ -70,7 +70,10 @@ func TestConfigLimits(t *testing.T) {
 		t.Skip("server/edge/node_modules is missing: run `npm ci` in server/edge (./build.sh test does it first)")
 	}
 	config := filepath.Join(t.TempDir(), "relay.json")
-	const file = `{"limits": {"max_sealed_size": 4096, "new_sessions_per_minute": 7, "sender_requests_per_minute": 9}}`
+	// A config file lists its apps: this one, the built-in demo app's.
+	const file = `{"apps": [{"id": "demo", "name": "Demo Shop", "origins": ["http://localhost:*", "http://127.0.0.1:*"],
+		"widget_origins": ["http://localhost:*", "http://127.0.0.1:*"], "native_receivers": true}],
+		"limits": {"max_sealed_size": 4096, "new_sessions_per_minute": 7, "sender_requests_per_minute": 9}}`
 	if err := os.WriteFile(config, []byte(file), 0o600); err != nil {
 		t.Fatal(err)
 	}

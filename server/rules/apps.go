@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"strings"
 	"time"
 
 	"github.com/scanin/scanin/protocol"
@@ -26,6 +27,23 @@ type App struct {
 	// TTL is the default session lifetime in seconds (15..300); 0 means
 	// the relay's default.
 	TTL int `json:"ttl"`
+	// NativeReceivers allows listens without a page origin (the terminal
+	// receiver, a native app). False, the default in a config file, keeps
+	// a web-only app web-only: such a listen gets origin_denied.
+	NativeReceivers bool `json:"native_receivers"`
+	// ScanHint is the widget's instruction under the code; "{name}" stands
+	// for Name. Empty means protocol.DefaultScanHint.
+	ScanHint string `json:"scan_hint"`
+	// Logo is a square image for the code's centre: an https URL, or a
+	// path on the relay ("/logo.png"). Empty means none.
+	Logo string `json:"logo"`
+	// IOSAppStoreURL is the app's App Store page (https), for /link.
+	IOSAppStoreURL string `json:"ios_app_store_url"`
+	// PlayStoreURL is the app's Google Play page (https), for /link.
+	PlayStoreURL string `json:"play_store_url"`
+	// AppLink is what /link's button opens: the app's custom scheme
+	// ("shop://scanin") or an https universal link. Empty means none.
+	AppLink string `json:"app_link"`
 }
 
 // DemoAppID is the id of the app a relay with no configured apps serves.
@@ -41,6 +59,8 @@ func DemoApp() App {
 		Name:          "Demo Shop",
 		Origins:       loopback,
 		WidgetOrigins: append([]string(nil), loopback...),
+		// The demo's receivers include the terminal (scanin receive).
+		NativeReceivers: true,
 	}
 }
 
@@ -60,14 +80,28 @@ func (a *App) AllowsWidgetOrigin(origin, relayOrigin string) bool {
 }
 
 // Config is the app as GET /v1/apps/{app} publishes it, for a relay whose
-// public base URL is relayBase: the widget origins stay the operator's, and
-// an empty LinkBase becomes relayBase + "/link".
+// public base URL is relayBase: the widget origins stay the operator's, an
+// empty LinkBase becomes relayBase + "/link", the scan hint gets its
+// default and the app's name, and a logo on the relay ("/logo.png")
+// becomes an absolute URL.
 func (a *App) Config(relayBase string) protocol.AppConfig {
 	link := a.LinkBase
 	if link == "" {
 		link = relayBase + "/link"
 	}
-	return protocol.AppConfig{ID: a.ID, Name: a.Name, Origins: a.Origins, LinkBase: link, TTL: a.TTL}
+	logo := a.Logo
+	if strings.HasPrefix(logo, "/") {
+		logo = relayBase + logo
+	}
+	return protocol.AppConfig{
+		ID: a.ID, Name: a.Name, Origins: a.Origins, LinkBase: link, TTL: a.TTL,
+		NativeReceivers: a.NativeReceivers,
+		ScanHint:        protocol.ScanHintFor(a.ScanHint, a.Name),
+		Logo:            logo,
+		IOSAppStoreURL:  a.IOSAppStoreURL,
+		PlayStoreURL:    a.PlayStoreURL,
+		AppLink:         a.AppLink,
+	}
 }
 
 // Apps are the apps a relay serves, by id. The zero value serves none.
