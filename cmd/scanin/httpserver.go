@@ -85,13 +85,21 @@ func serverTLSConfig() *tls.Config {
 // user (such as "--public-url http://…"), is one a phone can use: https, or http on a loopback host (which only the
 // machine itself reaches). It is protocol.CheckRelayURL's rule, the one
 // the phone applies to a code's relay.
-func checkPhoneURL(what, u string) error {
+//
+// fix says what to do instead: relayHTTPSFix or demoHTTPSFix.
+func checkPhoneURL(what, u, fix string) error {
 	if _, err := protocol.CheckRelayURL(u); errors.Is(err, protocol.ErrLinkInsecureRelay) && strings.HasPrefix(strings.ToLower(u), "http://") {
 		return fmt.Errorf("%s is plain http on a host other than this machine's loopback, and no phone would use it: "+
-			"phones refuse plain-http relays, and the camera page needs a secure context (https). "+
-			"Serve HTTPS instead: --tls-cert FILE --tls-key FILE, or --acme-domain relay.example for a certificate from Let's Encrypt, "+
-			"or a TLS reverse proxy in front with --public-url https://… (docs/deploy.md); "+
-			"to try it with a phone on this network, run scanin demo --lan", what)
+			"phones refuse plain-http relays, and the camera page needs a secure context (https). %s", what, fix)
 	}
 	return nil
 }
+
+// What to do about a relay URL phones cannot use, for checkPhoneURL.
+const (
+	relayHTTPSFix = "Serve HTTPS instead: --tls-cert FILE --tls-key FILE, or --acme-domain relay.example for a certificate from Let's Encrypt, " +
+		"or a TLS reverse proxy in front with --public-url https://… (docs/deploy.md); " +
+		"to try it with a phone on this network, run scanin demo --lan"
+	demoHTTPSFix = "Run scanin demo --lan (./build.sh demo --lan) for HTTPS on this machine's LAN address, " +
+		"or put an https tunnel or proxy in front of --relay-addr and give its URL with --public-url https://…"
+)

@@ -114,7 +114,7 @@ func runRelay(ctx context.Context, args []string, io stdio) int {
 	if f.publicURL == "" && f.acmeDomain == "" && unspecifiedHost(f.addr) {
 		return fail(fmt.Errorf("--addr %s listens on every interface, which says nothing of where phones reach the relay: give its https URL with --public-url https://… (see docs/deploy.md)", f.addr))
 	}
-	if err := checkPhoneURL(what, cfg.PublicURL); err != nil {
+	if err := checkPhoneURL(what, cfg.PublicURL, relayHTTPSFix); err != nil {
 		return fail(err)
 	}
 
