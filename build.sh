@@ -5,7 +5,10 @@
 #   ./build.sh test          build, then gofmt, go vet and staticcheck (native
 #                            and js/wasm), unit, conformance, browser and bind
 #                            tests with -race, and a short fuzz run
-#   ./build.sh demo          build, then run the relay and the demo shop
+#   ./build.sh demo [--lan]  build, then run the relay and the demo shop;
+#                            --lan: over HTTPS on this machine's LAN
+#                            address, for a real phone (further flags go
+#                            to scanin demo: --lan-ip, --relay-addr, ...)
 #   ./build.sh bench [what]  benchmarks: relay, widget (default: all), or
 #                            versus: the widget's time to QR against the
 #                            build in $SCANIN_BENCH_BASELINE, interleaved;
@@ -248,6 +251,6 @@ test) run_tests ;;
 demo) shift; demo "$@" ;;
 bench) shift; bench "$@" ;;
 edge) shift; edge "$@" ;;
--h | --help | help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//' ;;
+-h | --help | help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' ;;
 *) die "unknown command: $1 (build, test, demo, bench or edge)" ;;
 esac
