@@ -4,6 +4,8 @@
 //	scanin relay    run the relay (serves the widget too)
 //	scanin send     act as the phone: deliver a payload to a scanned link
 //	scanin receive  act as the browser: show a QR code, print what arrives
+//	scanin device   make a device key for server-side mode (assertions)
+//	scanin verify   act as a site's backend: verify assertions read from stdin
 //	scanin demo     run the relay and a demo shop on loopback
 //	scanin version  print the version, VCS revision and Go version
 //
@@ -43,6 +45,8 @@ func subcommands() []subcommand {
 		{"relay", "run the relay (serves the widget too)", runRelay},
 		{"send", "act as the phone: deliver a payload to a scanned link", runSend},
 		{"receive", "act as the browser: show a QR code, print what arrives", runReceive},
+		{"device", "make a device key for server-side mode (assertions)", runDevice},
+		{"verify", "act as a site's backend: verify assertions read from stdin", runVerify},
 		{"demo", "run the relay and a demo shop on loopback", runDemo},
 		{"version", "print the version, VCS revision and Go version", runVersion},
 	}
