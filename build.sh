@@ -17,6 +17,8 @@
 #   ./build.sh edge [--port PORT] [--no-rate-limit] [--config FILE]
 #                            build the edge relay and serve it under workerd
 #                            on 127.0.0.1:PORT (default 8787) until Ctrl-C
+#   ./build.sh help          this text, and nothing else (also -h, --help);
+#                            an unknown command prints it to stderr, exit 2
 #
 # Environment: FUZZTIME (default 15s) sets each fuzz target's run in `test`.
 set -euo pipefail
@@ -26,6 +28,22 @@ root=$(pwd)
 
 die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
 step() { printf '\n==> %s\n' "$*"; }
+
+# usage prints this file's opening comment, its help, and nothing else.
+# Plain bash, so that --help needs no other tool and builds nothing.
+usage() {
+	local line
+	while IFS= read -r line; do
+		case $line in
+		'#!'*) ;;
+		'#'*)
+			line=${line#\#}
+			printf '%s\n' "${line# }"
+			;;
+		*) return 0 ;;
+		esac
+	done <"$root/${BASH_SOURCE[0]##*/}"
+}
 
 # need TOOL [HOW]: stop with the missing tool's name and how to get it.
 need() {
@@ -251,6 +269,10 @@ test) run_tests ;;
 demo) shift; demo "$@" ;;
 bench) shift; bench "$@" ;;
 edge) shift; edge "$@" ;;
--h | --help | help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' ;;
-*) die "unknown command: $1 (build, test, demo, bench or edge)" ;;
+-h | --help | help) usage ;;
+*)
+	printf 'build.sh: unknown command: %s\n\n' "$1" >&2
+	usage >&2
+	exit 2
+	;;
 esac

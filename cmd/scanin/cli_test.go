@@ -137,6 +137,7 @@ type event struct {
 	CheckCode string `json:"check_code"`
 	Code      string `json:"code"`
 	Message   string `json:"message"`
+	Raw       string `json:"-"` // the line as written
 }
 
 // receiving is a running `scanin receive --json`.
@@ -172,6 +173,7 @@ func receive(t *testing.T, args ...string) *receiving {
 			if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 				ev = event{Event: "unparsable", Message: sc.Text()}
 			}
+			ev.Raw = sc.Text()
 			r.events <- ev
 		}
 		io.Copy(io.Discard, stdout)
@@ -229,5 +231,66 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("no %s in 30 s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestBuildShHelp: ./build.sh --help (and -h, help) prints its opening
+// comment and nothing else, and exits 0; an unknown command prints the
+// same text on stderr after what is wrong, and exits 2. PATH holds bash
+// and dirname only, so a build.sh that tried to build would fail.
+func TestBuildShHelp(t *testing.T) {
+	t.Parallel()
+	script, err := filepath.Abs(filepath.Join("..", "..", "build.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile(script)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var help strings.Builder
+	for _, line := range strings.Split(string(src), "\n")[1:] { // after #!
+		rest, ok := strings.CutPrefix(line, "#")
+		if !ok {
+			break
+		}
+		help.WriteString(strings.TrimPrefix(rest, " ") + "\n")
+	}
+	if !strings.Contains(help.String(), "./build.sh test") {
+		t.Fatalf("build.sh's opening comment is not its help:\n%s", help.String())
+	}
+
+	bin := t.TempDir()
+	for _, tool := range []string{"bash", "dirname"} {
+		path, err := exec.LookPath(tool)
+		if err != nil {
+			t.Skipf("no %s: %v", tool, err)
+		}
+		if err := os.Symlink(path, filepath.Join(bin, tool)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run := func(args ...string) result {
+		cmd := exec.Command(filepath.Join(bin, "bash"), append([]string{script}, args...)...)
+		cmd.Env = []string{"PATH=" + bin, "HOME=" + t.TempDir()}
+		cmd.Dir = t.TempDir()
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		var exit *exec.ExitError
+		if err != nil && !errors.As(err, &exit) {
+			t.Fatalf("build.sh %s: %v", strings.Join(args, " "), err)
+		}
+		return result{cmd.ProcessState.ExitCode(), stdout.String(), stderr.String()}
+	}
+	for _, arg := range []string{"--help", "-h", "help"} {
+		r := run(arg)
+		if r.code != 0 || r.stderr != "" || r.stdout != help.String() {
+			t.Errorf("build.sh %s: exit %d\nstdout:\n%s\nstderr:\n%s\nwant exit 0 and only the help on stdout:\n%s", arg, r.code, r.stdout, r.stderr, help.String())
+		}
+	}
+	r := run("bogus")
+	if want := "build.sh: unknown command: bogus\n\n" + help.String(); r.code != 2 || r.stdout != "" || r.stderr != want {
+		t.Errorf("build.sh bogus: exit %d\nstdout:\n%s\nstderr:\n%s\nwant exit 2 and on stderr:\n%s", r.code, r.stdout, r.stderr, want)
 	}
 }

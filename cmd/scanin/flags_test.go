@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/scanin/scanin/internal/proctest"
+	"github.com/scanin/scanin/protocol"
 )
 
 // These tests run the CLI in-process: every subcommand treats --help, -h
@@ -143,5 +146,68 @@ func TestUsageErrors(t *testing.T) {
 			t.Errorf("%s: stderr does not start with %q:\n%s", what, tc.msg, r.stderr)
 		}
 		wantUsageOnce(t, what, r.stderr, tc.usageLine)
+	}
+}
+
+// readmeSection returns the README's section under heading, up to the
+// next "## " heading.
+func readmeSection(t *testing.T, heading string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "\n"+heading+"\n")
+	if !ok {
+		t.Fatalf("README.md has no %q", heading)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	return section
+}
+
+// TestREADMEDocumentsTheCLI: the README's "From a terminal" lists every
+// flag `scanin send --help` and `scanin receive --help` list, and the
+// error lines it shows are the ones send prints.
+func TestREADMEDocumentsTheCLI(t *testing.T) {
+	section := readmeSection(t, "## From a terminal")
+	for _, cmd := range []string{"send", "receive"} {
+		r := runInProcess(t, cmd, "--help")
+		_, flags, ok := strings.Cut(r.stdout, "\nFlags:\n")
+		if !ok {
+			t.Fatalf("scanin %s --help lists no flags:\n%s", cmd, r.stdout)
+		}
+		n := 0
+		for _, line := range strings.Split(flags, "\n") {
+			name, ok := strings.CutPrefix(line, "  -")
+			if !ok {
+				continue
+			}
+			name, _, _ = strings.Cut(name, " ")
+			n++
+			if !strings.Contains(section, "| `--"+name) {
+				t.Errorf("README's From a terminal does not document scanin %s --%s", cmd, name)
+			}
+		}
+		if n == 0 {
+			t.Errorf("no flags found in scanin %s --help:\n%s", cmd, r.stdout)
+		}
+	}
+
+	key, err := protocol.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer key.Destroy()
+	l := protocol.Link{Base: "https://relay.example/link", App: "demo", SessionID: protocol.NewSessionID(), PublicKey: key.PublicKey(), Relay: "https://relay.example"}
+	plain := l
+	plain.Relay = "http://relay.example"
+	for what, link := range map[string]string{
+		"no session id":    strings.Replace(l.String(), "&s="+l.SessionID, "", 1),
+		"plain http relay": plain.String(),
+	} {
+		r := runInProcess(t, "send", "--link", link, "--data", "x", "--yes")
+		if r.code != sendBadLink || !strings.Contains(section, "\n"+r.stderr) {
+			t.Errorf("%s: send printed (exit %d) a line the README does not show:\n%s", what, r.code, r.stderr)
+		}
 	}
 }

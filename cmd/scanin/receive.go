@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	qrcode "github.com/skip2/go-qrcode"
@@ -110,13 +111,19 @@ func runReceive(ctx context.Context, args []string, stdio stdio) int {
 		codeTTL = d
 	}
 	if _, err := protocol.CheckRelayURL(*relay); err != nil {
-		return usageError(fs, fmt.Sprintf("--relay %q: %v", *relay, err))
+		if errors.Is(err, protocol.ErrLinkInsecureRelay) && strings.HasPrefix(strings.ToLower(*relay), "http://") {
+			return usageError(fs, fmt.Sprintf("--relay %q is plain http on a non-loopback host; phones refuse such a relay: give the relay's https URL", *relay))
+		}
+		if errors.Is(err, protocol.ErrLinkInsecureRelay) {
+			return usageError(fs, fmt.Sprintf("--relay %q is not https; phones refuse such a relay: give the relay's https URL", *relay))
+		}
+		return usageError(fs, fmt.Sprintf("--relay %q is not a valid relay URL: give its base URL, such as https://relay.example", *relay))
 	}
 	if err := protocol.CheckAppID(*app); err != nil {
 		return usageError(fs, fmt.Sprintf("--app %q: %v", *app, err))
 	}
 
-	out := &receiveOutput{json: *jsonOut, stdout: stdio.out, stderr: stdio.err, tty: isTerminal(stdio.err)}
+	out := &receiveOutput{json: *jsonOut, stdout: stdio.out, stderr: stdio.err, tty: isTerminal(stdio.err), relay: *relay, app: *app}
 	r, err := receiver.New(ctx, receiver.Config{Relay: *relay, App: *app, TTL: codeTTL})
 	if err != nil {
 		return out.failure(ctx, err)
@@ -207,16 +214,18 @@ type receiveOutput struct {
 	stdout, stderr io.Writer
 	tty            bool // stderr is a terminal: the countdown rewrites its line
 	countdownShown bool
+	relay, app     string // the flags, for the hints of failure
 }
 
 func (o *receiveOutput) emit(ev receiveEvent, text string) {
 	if o.json {
-		b, err := json.Marshal(ev)
-		if err != nil { // cannot happen: the event holds only strings and numbers
+		// Not json.Marshal: it writes a link's "&" as \u0026 (HTML
+		// escaping), which a script grepping the line would not find.
+		enc := json.NewEncoder(o.stdout)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(ev); err != nil {
 			fmt.Fprintf(o.stderr, "scanin receive: failed to write a %s event: %v\n", ev.Event, err)
-			return
 		}
-		o.stdout.Write(append(b, '\n'))
 		return
 	}
 	o.human(text)
@@ -276,26 +285,59 @@ func (o *receiveOutput) result(ev receiver.Event) {
 	fmt.Fprintln(o.stdout, m.Data)
 }
 
-// failure reports an error and returns the exit code for it.
+// failure reports an error and returns the exit code for it: one line on
+// stderr (and an error event with --json).
 func (o *receiveOutput) failure(ctx context.Context, err error) int {
 	if ctx.Err() != nil {
 		o.human("Interrupted.")
 		return receiveInterrupted
 	}
-	code := "error"
-	var perr *protocol.Error
-	if errors.As(err, &perr) && perr.Code != "" {
-		code = string(perr.Code)
-	}
+	code, msg := describeReceiveFailure(err, o.relay, o.app)
 	if o.json {
-		o.emit(receiveEvent{Event: "error", Code: code, Message: err.Error()}, "")
+		o.emit(receiveEvent{Event: "error", Code: code, Message: msg}, "")
 	}
 	// On stderr in both modes: a script reads the event, a person the line.
-	o.human("scanin receive: " + err.Error())
 	if o.json {
-		fmt.Fprintln(o.stderr, "scanin receive: "+err.Error())
+		fmt.Fprintln(o.stderr, "scanin receive: "+msg)
+	} else {
+		o.human("scanin receive: " + msg)
 	}
 	return receiveFailed
+}
+
+// describeReceiveFailure turns an error of the receiver into its code
+// (a relay error code, or "error") and one line for a person, without the
+// "scanin receive: " its caller puts first. A relay's refusal reads "the
+// relay refused: CODE: its message", then what to do.
+func describeReceiveFailure(err error, relay, app string) (code, line string) {
+	var perr *protocol.Error
+	if !errors.As(err, &perr) || perr.Code == "" {
+		return "error", err.Error() + "; check that --relay " + relay + " is a relay that is up and reachable from here"
+	}
+	line = "the relay refused: " + string(perr.Code)
+	if perr.Message != "" {
+		line += ": " + perr.Message
+	}
+	return string(perr.Code), line + "; " + receiveHint(perr.Code, relay, app)
+}
+
+// receiveHint says what to do about a relay's refusal.
+func receiveHint(code protocol.Code, relay, app string) string {
+	switch code {
+	case protocol.CodeOriginDenied:
+		return fmt.Sprintf(`app %q takes no terminal or native receivers: the relay's operator must set "native_receivers": true for it, or use the app from its web page`, app)
+	case protocol.CodeNotFound:
+		return fmt.Sprintf("check --app: the relay at %s has no app %q", relay, app)
+	case protocol.CodeBadRequest:
+		return "check --app and --ttl"
+	case protocol.CodeRateLimited:
+		return "too many new codes from this network: wait a minute, then try again"
+	case protocol.CodeUnavailable:
+		return "the relay is at capacity or shutting down: try again in a minute"
+	case protocol.CodeConflict:
+		return "run the command again"
+	}
+	return "run the command again; if this repeats, the relay and this command disagree on the protocol"
 }
 
 // terminalQR draws a QR code with half-block characters, two modules per

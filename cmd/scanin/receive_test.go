@@ -1,8 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"image"
 	"image/color"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -60,32 +65,91 @@ func TestReceiveHuman(t *testing.T) {
 func TestReceiveErrors(t *testing.T) {
 	t.Parallel()
 	relay := relaytest.NewServer(t, server.Config{})
+	noApp := receiveHint(protocol.CodeNotFound, relay.URL(), "nope")
+	const noRelay = "check that --relay http://127.0.0.1:1 is a relay that is up and reachable from here"
 	for _, tc := range []struct {
 		name string
 		args []string
 		code int
 		json string // the error event's code, for --json runs
+		says string // what stderr's first line says
+		hint string // how a failure's one line ends
 	}{
-		{"no relay", []string{"--app", "demo"}, receiveUsage, ""},
-		{"no app", []string{"--relay", relay.URL()}, receiveUsage, ""},
-		{"bad app", []string{"--relay", relay.URL(), "--app", "Demo"}, receiveUsage, ""},
-		{"plain http relay", []string{"--relay", "http://relay.example", "--app", "demo"}, receiveUsage, ""},
-		{"short ttl", []string{"--relay", relay.URL(), "--app", "demo", "--ttl", "5"}, receiveUsage, ""},
-		{"extra argument", []string{"--relay", relay.URL(), "--app", "demo", "extra"}, receiveUsage, ""},
-		{"unknown app", []string{"--relay", relay.URL(), "--app", "nope", "--json"}, receiveFailed, "not_found"},
-		{"unknown app, human", []string{"--relay", relay.URL(), "--app", "nope"}, receiveFailed, ""},
-		{"no relay there", []string{"--relay", "http://127.0.0.1:1", "--app", "demo", "--json"}, receiveFailed, "error"},
+		{"no relay", []string{"--app", "demo"}, receiveUsage, "", "--relay is required", ""},
+		{"no app", []string{"--relay", relay.URL()}, receiveUsage, "", "--app is required", ""},
+		{"bad app", []string{"--relay", relay.URL(), "--app", "Demo"}, receiveUsage, "", `--app "Demo"`, ""},
+		{"plain http relay", []string{"--relay", "http://relay.example", "--app", "demo"}, receiveUsage, "",
+			`--relay "http://relay.example" is plain http on a non-loopback host; phones refuse such a relay: give the relay's https URL`, ""},
+		{"not a relay URL", []string{"--relay", "relay.example", "--app", "demo"}, receiveUsage, "", `--relay "relay.example" is not a valid relay URL`, ""},
+		{"short ttl", []string{"--relay", relay.URL(), "--app", "demo", "--ttl", "5"}, receiveUsage, "", "--ttl", ""},
+		{"extra argument", []string{"--relay", relay.URL(), "--app", "demo", "extra"}, receiveUsage, "", "unexpected argument", ""},
+		{"unknown app", []string{"--relay", relay.URL(), "--app", "nope", "--json"}, receiveFailed, "not_found", "the relay refused: not_found: ", noApp},
+		{"unknown app, human", []string{"--relay", relay.URL(), "--app", "nope"}, receiveFailed, "", "the relay refused: not_found: ", noApp},
+		{"no relay there", []string{"--relay", "http://127.0.0.1:1", "--app", "demo", "--json"}, receiveFailed, "error", "connection refused", noRelay},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := scanin(t, "", append([]string{"receive"}, tc.args...)...)
 			wantExit(t, "receive "+strings.Join(tc.args, " "), r, tc.code)
+			first, _, _ := strings.Cut(r.stderr, "\n")
+			if !strings.HasPrefix(first, "scanin receive: ") || !strings.Contains(first, tc.says) {
+				t.Errorf("stderr's first line %q, want scanin receive: and %q", first, tc.says)
+			}
+			if tc.hint != "" {
+				wantOneLine(t, tc.name, r.stderr, "scanin receive: ", tc.hint)
+			}
 			if tc.json != "" {
 				want := `{"event":"error","code":"` + tc.json + `"`
 				if !strings.HasPrefix(r.stdout, want) || strings.Count(r.stdout, "\n") != 1 {
 					t.Errorf("stdout %q, want one line starting %s", r.stdout, want)
 				}
+				if msg := strings.TrimPrefix(first, "scanin receive: "); !strings.Contains(r.stdout, `"message":`+strconv.Quote(msg)) {
+					t.Errorf("the error event %q lacks the message %q", r.stdout, msg)
+				}
 			}
 		})
+	}
+}
+
+// TestReceiveOriginDenied: a relay that refuses a terminal receiver for a
+// web-only app (403 origin_denied, native_receivers false) is one line
+// naming the code, the relay's message and what to do.
+func TestReceiveOriginDenied(t *testing.T) {
+	t.Parallel()
+	const message = `app "web" takes no receivers without a page origin`
+	relay := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == protocol.AppPath("web"):
+			io.WriteString(w, `{"id":"web","name":"Web Shop","origins":["https://shop.example"],"link_base":"https://shop.example/scan","ttl":60,"native_receivers":false}`)
+		case strings.HasSuffix(r.URL.Path, "/listen"):
+			w.WriteHeader(http.StatusForbidden)
+			body := protocol.Error{Code: protocol.CodeOriginDenied, Message: message}
+			w.Write(body.AppendJSON(nil))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer relay.Close()
+	hint := receiveHint(protocol.CodeOriginDenied, relay.URL, "web")
+	if !strings.Contains(hint, `"native_receivers": true`) {
+		t.Errorf("the hint %q does not name native_receivers", hint)
+	}
+	for _, jsonOut := range []bool{false, true} {
+		args := []string{"receive", "--relay", relay.URL, "--app", "web", "--once"}
+		if jsonOut {
+			args = append(args, "--json")
+		}
+		r := scanin(t, "", args...)
+		wantExit(t, strings.Join(args, " "), r, receiveFailed)
+		line := wantOneLine(t, strings.Join(args, " "), r.stderr, "scanin receive: the relay refused: origin_denied: "+message+"; ", hint)
+		if jsonOut {
+			want, _ := json.Marshal(map[string]string{"code": "origin_denied", "message": strings.TrimPrefix(line, "scanin receive: ")})
+			if !strings.HasPrefix(r.stdout, `{"event":"error",`) || !strings.Contains(r.stdout, strings.TrimPrefix(string(want), "{")) {
+				t.Errorf("stdout %q, want the error event %s", r.stdout, want)
+			}
+		} else if r.stdout != "" {
+			t.Errorf("stdout %q, want nothing", r.stdout)
+		}
 	}
 }
 

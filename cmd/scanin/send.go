@@ -2,10 +2,13 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"strings"
 
@@ -102,7 +105,7 @@ func runSend(ctx context.Context, args []string, stdio stdio) int {
 	fs := flag.NewFlagSet("scanin send", flag.ContinueOnError)
 	link := fs.String("link", "", "the scanned `URI` (what the QR code holds)")
 	data := fs.String("data", "", "the payload to deliver")
-	dataFile := fs.String("data-file", "", "read the payload from `FILE`, byte for byte ('-' reads stdin and needs --yes)")
+	dataFile := fs.String("data-file", "", "read the payload from `FILE`, byte for byte ('-' reads stdin, drops one trailing newline, and needs --yes)")
 	kind := fs.String("kind", "token", "what the payload is: token, data or assertion")
 	yes := fs.Bool("yes", false, "approve without asking")
 	hostname, _ := os.Hostname()
@@ -144,7 +147,7 @@ func runSend(ctx context.Context, args []string, stdio stdio) int {
 	session, err := client.Inspect(*link)
 	if err != nil {
 		code := mobile.ErrorCode(err)
-		fmt.Fprintf(stdio.err, "scanin send: %s\n", describeFailure(code, err.Error(), mobile.ErrorRetryAfterSeconds(err)))
+		fmt.Fprintf(stdio.err, "scanin send: %s\n", describeInspectFailure(*link, err))
 		return sendExitFor(code)
 	}
 	showSession(stdio.out, session)
@@ -184,13 +187,19 @@ func runSend(ctx context.Context, args []string, stdio stdio) int {
 	return sendExitFor(o.Code)
 }
 
-// readPayload reads --data-file verbatim: a trailing newline is part of
-// the payload.
+// readPayload reads --data-file. A file is read verbatim: a trailing
+// newline is part of the payload. Stdin ("-") drops exactly one trailing
+// newline ("\n" or "\r\n"), the one echo, a here-string or a person typing
+// adds: `echo "$TOKEN" | scanin send --data-file - --yes` sends $TOKEN.
 func readPayload(name string, stdin io.Reader) ([]byte, error) {
 	if name == "-" {
 		b, err := io.ReadAll(stdin)
 		if err != nil {
 			return nil, fmt.Errorf("failed to read the payload from stdin: %w", err)
+		}
+		if b, ok := bytes.CutSuffix(b, []byte("\n")); ok {
+			b, _ = bytes.CutSuffix(b, []byte("\r"))
+			return b, nil
 		}
 		return b, nil
 	}
@@ -245,38 +254,91 @@ func ask(ctx context.Context, in io.Reader) (string, error) {
 	}
 }
 
-// describeFailure is the one-line message for an SDK code.
+// describeFailure is the one-line message for an SDK code, without the
+// "scanin send: " its caller puts first: what happened, the code and
+// detail (the relay's or the SDK's message), and then what to do.
 func describeFailure(code, detail string, retryAfter int) string {
-	var msg string
-	switch code {
-	case mobile.CodeExpired:
-		msg = "the session expired: scan a fresh code"
-	case mobile.CodeAlreadyUsed:
-		msg = "the session was already used or denied"
-	case mobile.CodeNotFound:
-		msg = "the relay knows no such session"
-	case mobile.CodeRejected:
-		msg = "the browser could not open the message (a wrong key, or this computer's clock is off)"
-	case mobile.CodeRateLimited:
-		msg = fmt.Sprintf("rate limited by the relay: try again in %d s", retryAfter)
-	case mobile.CodeTooLarge:
-		msg = "the payload is too large"
-	case mobile.CodeNetworkError:
-		msg = "the relay could not be reached (retrying is safe)"
-	case mobile.CodeUnavailable:
-		msg = "the relay is at capacity or shutting down: try again later"
-	case mobile.CodeBadRequest:
-		msg = "the request was refused as malformed"
-	case mobile.CodeConflict:
-		msg = fmt.Sprintf("another delivery to this session is in flight: try again in %d s", retryAfter)
-	case mobile.CodeCancelled:
-		msg = "interrupted"
-	default:
-		if strings.HasPrefix(code, "link_") {
-			msg = "not a valid scanin link"
-		} else {
-			msg = "unexpected answer"
+	what, hint := failureText(code, retryAfter)
+	if strings.HasPrefix(code, "link_") {
+		if detail == "" {
+			return what + "; " + hint
+		}
+		return what + ": " + detail + "; " + hint
+	}
+	if detail == "" {
+		return what + " (" + code + "); " + hint
+	}
+	return what + " (" + code + ": " + detail + "); " + hint
+}
+
+// describeInspectFailure is the one-line message for a link the SDK could
+// not inspect. It reports a plain http relay in the link as such, which
+// the SDK's code (link_insecure_relay) does not tell from other schemes.
+func describeInspectFailure(link string, err error) string {
+	code := mobile.ErrorCode(err)
+	detail := err.Error()
+	var se *mobile.ScanError
+	if errors.As(err, &se) {
+		detail = se.Message
+	}
+	if code == mobile.CodeLinkInsecureRelay && linkRelayIsHTTP(link) {
+		detail = "the link's relay is plain http on a non-loopback host"
+	}
+	return describeFailure(code, detail, mobile.ErrorRetryAfterSeconds(err))
+}
+
+// linkRelayIsHTTP reports whether the link's relay parameter is a plain
+// http URL.
+func linkRelayIsHTTP(link string) bool {
+	_, fragment, _ := strings.Cut(link, "#")
+	for _, pair := range strings.Split(fragment, "&") {
+		if v, ok := strings.CutPrefix(pair, "r="); ok {
+			relay, err := url.QueryUnescape(v)
+			return err == nil && strings.HasPrefix(strings.ToLower(relay), "http://")
 		}
 	}
-	return msg + " (" + detail + ")"
+	return false
+}
+
+// failureText is what happened for an SDK code, and what to do about it.
+// Neither names scanin: the line starts with "scanin send: " already.
+func failureText(code string, retryAfter int) (what, hint string) {
+	switch code {
+	case mobile.CodeExpired:
+		return "the session expired", "scan the fresh code the other screen shows"
+	case mobile.CodeAlreadyUsed:
+		return "the session was already used or denied", "scan the code the other screen shows now"
+	case mobile.CodeNotFound:
+		return "the relay knows no such session", "check that the link was copied whole, or scan a fresh code"
+	case mobile.CodeRejected:
+		return "the browser could not open the message (a wrong key, or this computer's clock is off)",
+			"check this computer's clock, then scan the code the other screen shows now"
+	case mobile.CodeRateLimited:
+		return "rate limited by the relay", fmt.Sprintf("try again in %d s", max(retryAfter, 1))
+	case mobile.CodeTooLarge:
+		return "the payload is too large", "send a smaller payload"
+	case mobile.CodeNetworkError:
+		return "the relay could not be reached", "check that the link's relay is up and reachable from here, then try again (retrying is safe)"
+	case mobile.CodeUnavailable:
+		return "the relay is at capacity or shutting down", "try again in a minute"
+	case mobile.CodeBadRequest:
+		return "the request was refused as malformed", "send UTF-8 text with a --kind of token, data or assertion"
+	case mobile.CodeConflict:
+		return "another delivery to this session is in flight", fmt.Sprintf("try again in %d s", max(retryAfter, 1))
+	case mobile.CodeOriginDenied:
+		return "the relay refused the request's origin", "a proxy in front of the relay may add an Origin header: tell the relay's operator"
+	case mobile.CodeCancelled:
+		return "interrupted", "nothing more was sent; run the command again to retry"
+	case mobile.CodeLinkInsecureRelay:
+		return "not a valid link", "phones refuse such a relay, and so does this command: the relay needs https"
+	case mobile.CodeLinkVersion:
+		return "not a valid link", "the code is for another version of the protocol: update this command"
+	case mobile.CodeLinkWrongApp:
+		return "not a valid link", "scan a code made for this app"
+	}
+	if strings.HasPrefix(code, "link_") {
+		return "not a valid link", "copy the whole link from the QR code"
+	}
+	return "the relay answered something the protocol does not define",
+		"check that the link's relay URL points at a relay, not at another server or a proxy's error page"
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scanin/scanin/mobile"
 	"github.com/scanin/scanin/protocol"
 	"github.com/scanin/scanin/server"
 	"github.com/scanin/scanin/server/relaytest"
@@ -305,4 +308,180 @@ func unusedLink(t *testing.T, relay string) string {
 	}
 	defer key.Destroy()
 	return protocol.Link{Base: relay + "/link", App: "demo", SessionID: protocol.NewSessionID(), PublicKey: key.PublicKey(), Relay: relay}.String()
+}
+
+// wantOneLine checks that a failed command's stderr is one line that
+// names scanin once, as its prefix, and ends with what to do.
+func wantOneLine(t *testing.T, what, stderr, prefix, hint string) string {
+	t.Helper()
+	line := strings.TrimSuffix(stderr, "\n")
+	if strings.Contains(line, "\n") || !strings.HasPrefix(line, prefix) {
+		t.Errorf("%s: stderr is not one line starting %q:\n%s", what, prefix, stderr)
+	}
+	if n := strings.Count(line, "scanin"); n != 1 {
+		t.Errorf("%s: %q says scanin %d times, want once", what, line, n)
+	}
+	if hint == "" || !strings.HasSuffix(line, "; "+hint) {
+		t.Errorf("%s: %q does not end with what to do (%q)", what, line, hint)
+	}
+	return line
+}
+
+// TestSendLinkErrors: every link rule a link can break is one line naming
+// the parameter, with scanin once and a hint.
+func TestSendLinkErrors(t *testing.T) {
+	t.Parallel()
+	good := unusedLink(t, "https://relay.example")
+	base, fragment, _ := strings.Cut(good, "#")
+	params := strings.Split(fragment, "&") // v, a, s, k, r
+	with := func(replace map[string]string, extra ...string) string {
+		var out []string
+		for _, p := range params {
+			key, _, _ := strings.Cut(p, "=")
+			if v, ok := replace[key]; !ok {
+				out = append(out, p)
+			} else if v != "-" {
+				out = append(out, key+"="+v)
+			}
+		}
+		return base + "#" + strings.Join(append(out, extra...), "&")
+	}
+	cases := []struct {
+		rule protocol.LinkRule
+		link string
+		want string // in the line
+	}{
+		{protocol.LinkMalformed, "https://example.com/", "has no #v=1"},
+		{protocol.LinkMalformed, with(map[string]string{"k": "%zz"}), `parameter "k" (the public key) has a bad %-escape`},
+		{protocol.LinkVersion, with(map[string]string{"v": "2"}), `parameter "v" (the protocol version) is not 1`},
+		{protocol.LinkMissing, with(map[string]string{"s": "-"}), `parameter "s" (the session id) is missing`},
+		{protocol.LinkRepeated, with(nil, "s=AAECAwQFBgcICQoLDA0ODw"), `parameter "s" (the session id) appears twice`},
+		{protocol.LinkSessionID, with(map[string]string{"s": "short"}), `parameter "s" (the session id) is not 16 bytes`},
+		{protocol.LinkKey, with(map[string]string{"k": "AAEC"}), `parameter "k" (the public key) is not 32 bytes`},
+		{protocol.LinkApp, with(map[string]string{"a": "Demo!"}), `parameter "a" (the app id) is not a valid app id`},
+		{protocol.LinkInsecureRelay, with(map[string]string{"r": "http%3A%2F%2Frelay.example"}), "the link's relay is plain http on a non-loopback host"},
+		{protocol.LinkInsecureRelay, with(map[string]string{"r": "ftp%3A%2F%2Frelay.example"}), `parameter "r" (the relay URL) is not https`},
+		{protocol.LinkRelay, with(map[string]string{"r": "relay.example"}), `parameter "r" (the relay URL) is not a valid relay URL`},
+	}
+	covered := map[protocol.LinkRule]bool{}
+	for _, tc := range cases {
+		t.Run(string(tc.rule), func(t *testing.T) {
+			if _, err := protocol.ParseLink(tc.link, nil); protocol.LinkRuleFor(err) != tc.rule || err == nil {
+				t.Fatalf("the test's link %q breaks %v, not %s", tc.link, err, tc.rule)
+			}
+			r := scanin(t, "", "send", "--link", tc.link, "--data", "x", "--yes")
+			wantExit(t, "send "+string(tc.rule), r, sendBadLink)
+			_, hint := failureText(string(tc.rule), 0)
+			line := wantOneLine(t, string(tc.rule), r.stderr, "scanin send: not a valid link: ", hint)
+			if !strings.Contains(line, tc.want) {
+				t.Errorf("%q does not say %q", line, tc.want)
+			}
+		})
+		covered[tc.rule] = true
+	}
+	// A client for any app, as send is, accepts every app id; the line for
+	// a link to another app comes from the same table.
+	covered[protocol.LinkWrongApp] = true
+	_, hint := failureText(string(protocol.LinkWrongApp), 0)
+	wantOneLine(t, "wrong app", "scanin send: "+describeFailure(string(protocol.LinkWrongApp), `parameter "a" (the app id) names an app this program is not built for`, 0),
+		"scanin send: not a valid link: ", hint)
+	for _, rule := range protocol.LinkRules {
+		if !covered[rule] {
+			t.Errorf("no case for %s", rule)
+		}
+	}
+}
+
+// TestSendRelayErrors: every relay error code, from a relay that answers
+// the session read with it, is one line naming the code and the relay's
+// message, with scanin once and a hint.
+func TestSendRelayErrors(t *testing.T) {
+	t.Parallel()
+	for _, code := range protocol.Codes {
+		t.Run(string(code), func(t *testing.T) {
+			t.Parallel()
+			message := "the fake relay refuses with " + string(code)
+			relay := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Retry-After", "7")
+				w.WriteHeader(code.HTTPStatus())
+				body := protocol.Error{Code: code, Message: message, RetryAfterMS: 2500}
+				w.Write(body.AppendJSON(nil))
+			}))
+			defer relay.Close()
+			r := scanin(t, "", "send", "--link", unusedLink(t, relay.URL), "--data", "x", "--yes")
+			exit := sendExitFor(string(code))
+			if exit == sendOK {
+				t.Fatalf("code %s maps to exit 0", code)
+			}
+			wantExit(t, "send, relay answering "+string(code), r, exit)
+			retry := 0
+			switch code {
+			case protocol.CodeRateLimited:
+				retry = 7
+			case protocol.CodeConflict:
+				retry = 3
+			}
+			_, hint := failureText(string(code), retry)
+			line := wantOneLine(t, string(code), r.stderr, "scanin send: ", hint)
+			if !strings.Contains(line, "("+string(code)+": "+message+")") {
+				t.Errorf("%q does not name the code and the relay's message", line)
+			}
+		})
+	}
+	// And the SDK's own codes.
+	for _, code := range []string{mobile.CodeNetworkError, mobile.CodeCancelled, mobile.CodeUnexpected} {
+		_, hint := failureText(code, 0)
+		wantOneLine(t, code, "scanin send: "+describeFailure(code, "some detail", 0), "scanin send: ", hint)
+	}
+}
+
+// TestDataFileStdin: --data-file - drops one trailing newline, and --json
+// writes the payload's "&", "<" and ">" as they are.
+func TestDataFileStdin(t *testing.T) {
+	t.Parallel()
+	relay := relaytest.NewServer(t, server.Config{})
+	recv := receive(t, "--relay", relay.URL(), "--app", "demo", "--once")
+	link := recv.next("link")
+	if !strings.Contains(link.Raw, "#v=1&a=demo&s=") || strings.Contains(link.Raw, `\u0026`) {
+		t.Errorf("the link event escapes the link's &: %s", link.Raw)
+	}
+	r := scanin(t, "a&b<c>\n\n", "send", "--link", link.Link, "--data-file", "-", "--yes")
+	wantExit(t, "send --data-file -", r, sendOK)
+	recv.next("scanned")
+	res := recv.next("result")
+	if res.Data != "a&b<c>\n" {
+		t.Errorf("payload %q, want %q: one trailing newline dropped", res.Data, "a&b<c>\n")
+	}
+	if !strings.Contains(res.Raw, `"data":"a&b<c>\n"`) {
+		t.Errorf("the result event escapes HTML characters: %s", res.Raw)
+	}
+	recv.exit(receiveOK)
+}
+
+func TestReadPayloadStdin(t *testing.T) {
+	for in, want := range map[string]string{
+		"tok":       "tok",
+		"tok\n":     "tok",
+		"tok\r\n":   "tok",
+		"tok\n\n":   "tok\n",
+		"tok\r\n\n": "tok\r\n",
+		"tok\r":     "tok\r",
+		"\n":        "",
+		"":          "",
+		"a\nb\n":    "a\nb",
+	} {
+		got, err := readPayload("-", strings.NewReader(in))
+		if err != nil || string(got) != want {
+			t.Errorf("readPayload(-) of %q = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	// A file is read byte for byte.
+	file := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(file, []byte("tok\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := readPayload(file, nil); err != nil || string(got) != "tok\n" {
+		t.Errorf("readPayload(file) = %q, %v; want the file as is", got, err)
+	}
 }
