@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"io"
@@ -151,6 +153,27 @@ func TestReceiveOriginDenied(t *testing.T) {
 			t.Errorf("stdout %q, want nothing", r.stdout)
 		}
 	}
+}
+
+// TestReceiveFailureLines: every relay error code, and an error that is
+// not the relay's, is one line naming scanin once (the caller's prefix),
+// the code and the relay's message, and what to do.
+func TestReceiveFailureLines(t *testing.T) {
+	const relay, app = "https://relay.example", "shop"
+	for _, c := range append(protocol.Codes[:], "teapot") {
+		perr := &protocol.Error{Code: c, Message: "the relay's own words"}
+		code, line := describeReceiveFailure(fmt.Errorf("failed to listen: %w", perr), relay, app)
+		if code != string(c) {
+			t.Errorf("%s: code %q", c, code)
+		}
+		wantOneLine(t, string(c), "scanin receive: "+line, "scanin receive: the relay refused: "+string(c)+": the relay's own words; ", receiveHint(c, relay, app))
+	}
+	code, line := describeReceiveFailure(errors.New("failed to listen: dial tcp: connection refused"), relay, app)
+	if code != "error" {
+		t.Errorf("a network error's code is %q, want error", code)
+	}
+	wantOneLine(t, "network error", "scanin receive: "+line, "scanin receive: failed to listen: dial tcp: connection refused; ",
+		"check that --relay "+relay+" is a relay that is up and reachable from here")
 }
 
 func TestReceiveHelp(t *testing.T) {
