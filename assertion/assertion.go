@@ -238,7 +238,8 @@ func stringMember(members map[string]json.RawMessage, name string, dst *string) 
 // seconds reads a NumericDate (RFC 7519 §2) that must be whole seconds.
 func seconds(v json.RawMessage) (int64, error) {
 	var n json.Number
-	if err := json.Unmarshal(v, &n); err != nil {
+	// json.Number also takes a string holding a number: refuse "123".
+	if len(v) == 0 || v[0] == '"' || json.Unmarshal(v, &n) != nil {
 		return 0, errors.New("not a number")
 	}
 	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
