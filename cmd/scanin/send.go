@@ -82,7 +82,8 @@ func sendExitFor(code string) int {
 }
 
 // sendUsageHead is the text of `scanin send --help` above the flag list.
-const sendUsageHead = `Usage: scanin send --link URI (--data STRING | --data-file FILE) [--kind token|data|assertion] [--yes]
+const sendUsageHead = `Usage: scanin send --link URI (--data STRING | --data-file FILE) [--kind token|data] [--yes]
+       scanin send --kind assertion --device DIR --user ID --link URI [--yes]
 
 Act as the phone: read the session a scanned link names, show what a phone
 shows (app, page origin, browser, IP addresses, same network or not, time
@@ -111,6 +112,8 @@ func runSend(ctx context.Context, args []string, stdio stdio) int {
 	hostname, _ := os.Hostname()
 	deviceName := fs.String("device-name", hostname, "the device name the browser is told")
 	deviceType := fs.String("device-type", "cli", "the device type the browser is told")
+	deviceDir := fs.String("device", "", "with --kind assertion: sign with the device in `DIR` (made by 'scanin device new')")
+	user := fs.String("user", "", "with --kind assertion: the user `ID` at the app that the assertion signs in")
 	if exit, done := parseFlags(fs, args, stdio, sendUsageHead, sendUsageTail()); done {
 		return exit
 	}
@@ -119,7 +122,11 @@ func runSend(ctx context.Context, args []string, stdio stdio) int {
 	switch {
 	case *link == "":
 		return usageError(fs, "--link is required")
-	case set["data"] == set["data-file"]:
+	case *kind == "assertion" && (*deviceDir == "" || *user == "" || set["data"] || set["data-file"]):
+		return usageError(fs, "--kind assertion takes --device DIR and --user ID, and no --data or --data-file: the assertion is signed here")
+	case *kind != "assertion" && (*deviceDir != "" || *user != ""):
+		return usageError(fs, "--device and --user are for --kind assertion")
+	case *kind != "assertion" && set["data"] == set["data-file"]:
 		return usageError(fs, "give exactly one of --data and --data-file")
 	case *dataFile == "-" && !*yes:
 		return usageError(fs, "--data-file - reads stdin, so it needs --yes")
@@ -139,6 +146,12 @@ func runSend(ctx context.Context, args []string, stdio stdio) int {
 		payload = string(b)
 	}
 
+	device, err := loadSendDevice(*kind, *deviceDir)
+	if err != nil {
+		fmt.Fprintf(stdio.err, "scanin send: %v\n", err)
+		return sendFailed
+	}
+
 	client := mobile.ClientForAnyApp()
 	defer client.Close()
 	stop := context.AfterFunc(ctx, client.Close) // Ctrl-C ends requests in flight
@@ -151,6 +164,10 @@ func runSend(ctx context.Context, args []string, stdio stdio) int {
 		return sendExitFor(code)
 	}
 	showSession(stdio.out, session)
+	if device != nil && !session.AcceptsAssertion() {
+		fmt.Fprintln(stdio.err, "scanin send: "+noOriginMessage)
+		return sendBadRequest
+	}
 
 	if !*yes {
 		fmt.Fprint(stdio.out, "Log in? [y/N] ")
@@ -174,7 +191,7 @@ func runSend(ctx context.Context, args []string, stdio stdio) int {
 		}
 	}
 
-	o := session.Approve(*kind, payload, *deviceName, *deviceType)
+	o := device.approveOr(session, *kind, payload, *user, *deviceName, *deviceType, set)
 	switch o.Code {
 	case mobile.CodeDelivered:
 		fmt.Fprintf(stdio.out, "Delivered: the browser has it (check code %s).\n", o.CheckCode)
