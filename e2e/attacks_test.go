@@ -17,13 +17,14 @@ import (
 
 // TestDisallowedOriginIsFramedByNoOne: a page whose origin is not one of
 // the app's gets no widget, because the relay's CSP frame-ancestors makes
-// the browser refuse to load it in the frame.
+// the browser refuse to load it in the frame. The page frames widget.html
+// itself: embed.js would not even try (TestEmbedErrors).
 func TestDisallowedOriginIsFramedByNoOne(t *testing.T) {
 	t.Parallel()
 	s := newSite(t)
 	ctx := tab(t, false)
 	sockets := countSockets(t, ctx)
-	must(t, ctx, chromedp.Navigate(s.pageURL(pageOptions{relay: env.relay.url, app: "strict"})))
+	must(t, ctx, chromedp.Navigate(s.pageURL(pageOptions{relay: env.relay.url, app: "strict", raw: true})))
 
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -60,13 +61,14 @@ func TestDisallowedOriginIsFramedByNoOne(t *testing.T) {
 // TestDisallowedOriginWidgetRefuses strips the CSP header on the way to the
 // browser, as a browser without frame-ancestors would ignore it: the widget
 // itself must see that the page is not allowed, say so, and show no code.
+// The page frames widget.html itself, past embed.js's own check.
 func TestDisallowedOriginWidgetRefuses(t *testing.T) {
 	t.Parallel()
 	s := newSite(t)
 	ctx := tab(t, false)
 	stripCSP(t, ctx)
 	sockets := countSockets(t, ctx)
-	must(t, ctx, chromedp.Navigate(s.pageURL(pageOptions{relay: env.relay.url, app: "strict"})))
+	must(t, ctx, chromedp.Navigate(s.pageURL(pageOptions{relay: env.relay.url, app: "strict", raw: true})))
 
 	waitFor(t, ctx, "the widget's refusal", `window.__t.states.some((s) => s.state === "error" && s.code === "origin_denied")`, 20*time.Second)
 	status := inWidget[string](t, ctx, "the refusal text", `document.getElementById("scanin").dataset.state === "refused" &&

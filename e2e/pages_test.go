@@ -40,6 +40,7 @@ type pageOptions struct {
 	limit   int
 	verify  bool
 	noCode  bool // use the <script data-app=...> form instead of Scanin.mount
+	raw     bool // frame widget.html directly, as a page that skips embed.js's checks would
 	evil    bool // also frame an attacker page from another origin
 }
 
@@ -60,6 +61,9 @@ func (s *site) pageURL(o pageOptions) string {
 	}
 	if o.noCode {
 		q.Set("nocode", "1")
+	}
+	if o.raw {
+		q.Set("raw", "1")
 	}
 	if o.evil {
 		q.Set("evil", s.otherOrigin()+"/evil")
@@ -100,6 +104,25 @@ const login = document.getElementById("login");
 login.addEventListener("scanin:state", (e) => window.__t.states.push(e.detail));
 login.addEventListener("scanin:result", (e) => window.__t.results.push(e.detail));
 </script>
+{{else if .Raw}}
+<script>
+(() => {
+  const origin = new URL({{.Relay}}).origin;
+  const f = document.createElement("iframe");
+  f.src = {{.Relay}} + "/widget.html?app=" + encodeURIComponent({{.App}});
+  f.setAttribute("sandbox", "allow-scripts allow-same-origin");
+  f.style.cssText = "border:0;width:320px;height:372px;";
+  const hello = () => f.contentWindow && f.contentWindow.postMessage({type: "scanin:hello", v: 1}, origin);
+  addEventListener("message", (e) => {
+    if (e.source !== f.contentWindow || e.origin !== origin || !e.data) return;
+    if (e.data.type === "scanin:hello") hello();
+    if (e.data.type === "scanin:ready") window.__t.states.push({state: "waiting"});
+    if (e.data.type === "scanin:error") window.__t.states.push({state: "error", code: e.data.code, message: e.data.message});
+  });
+  f.addEventListener("load", hello);
+  document.getElementById("login").appendChild(f);
+})();
+</script>
 {{else}}
 <script src="{{.Relay}}/embed.js"></script>
 <script>
@@ -127,11 +150,11 @@ func servePage(w http.ResponseWriter, r *http.Request) {
 	data := struct {
 		Relay, App, Storage, Evil string
 		TTL, Limit                string
-		Verify, NoCode            bool
+		Verify, NoCode, Raw       bool
 	}{
 		Relay: q.Get("relay"), App: q.Get("app"), Storage: q.Get("storage"), Evil: q.Get("evil"),
 		TTL: q.Get("ttl"), Limit: q.Get("limit"),
-		Verify: q.Get("verify") == "1", NoCode: q.Get("nocode") == "1",
+		Verify: q.Get("verify") == "1", NoCode: q.Get("nocode") == "1", Raw: q.Get("raw") == "1",
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := pageTemplate.Execute(w, data); err != nil {

@@ -35,15 +35,44 @@ export interface ScaninResult {
 }
 
 /** The widget's states, as onState reports them. */
-export type ScaninState = "waiting" | "scanned" | "expired" | "denied" | "error" | "success";
+export type ScaninState = "waiting" | "scanned" | "verifying" | "expired" | "denied" | "error" | "success";
+
+/**
+ * The codes embed.js reports for a misconfigured widget, in a
+ * scanin:state "error" and in the rejection of `result`. Each comes with a
+ * sentence that says what to change.
+ */
+export type ScaninErrorCode =
+  | "app_missing" // no app / data-app
+  | "app_invalid" // not an app id
+  | "target_not_found" // data-target or mount's selector matches no element
+  | "unknown_option" // an option or data-* attribute embed.js does not know
+  | "option_invalid" // a value out of range or of the wrong type
+  | "app_not_found" // the relay has no such app
+  | "origin_not_allowed" // this page's origin is not in the app's origins
+  | "relay_unreachable" // the relay could not be reached, or is overloaded
+  | "relay_invalid" // the relay URL answers, but not as a scanin relay
+  | "csp_blocked" // this page's Content-Security-Policy blocks the relay
+  | "load_timeout"; // the widget showed no code within `timeout` seconds
+
+/** What `result` rejects with: a misconfiguration, or "destroyed". */
+export interface ScaninError extends Error {
+  name: "ScaninError";
+  code: ScaninErrorCode | "destroyed";
+}
 
 export interface ScaninStateDetail {
   /** waiting: when the code on screen expires, Unix milliseconds (relay clock). */
   expiresAt?: number;
-  /** expired: true when the widget stopped and shows "Show a new code". */
+  /** expired: always true: the widget stopped and shows "Show a new code" (a new code is "waiting" again). */
   final?: boolean;
-  /** error: the relay's error code, e.g. "unavailable", "origin_denied". */
-  code?: string;
+  /**
+   * error: a ScaninErrorCode when embed.js found a misconfiguration (the
+   * widget then never shows), else the widget's or the relay's error code,
+   * e.g. "unavailable", "origin_denied".
+   */
+  code?: ScaninErrorCode | string;
+  /** error: what went wrong and what to change. */
   message?: string;
   /** error: the widget keeps trying by itself. */
   retrying?: boolean;
@@ -73,8 +102,13 @@ export interface ScaninOptions {
    * browser lets the iframe use what this page downloaded.
    */
   preload?: boolean;
-  /** The iframe's title, for assistive technology. */
+  /** The iframe's title, for assistive technology (default "Sign in with your phone"). */
   title?: string;
+  /**
+   * Seconds the widget has to show its first code (1..300, default 20);
+   * then it fails with load_timeout.
+   */
+  timeout?: number;
   /** Called once with the result, after it is stored. */
   onResult?: (result: ScaninResult) => void;
   /** Called on every state change. */
@@ -82,20 +116,31 @@ export interface ScaninOptions {
 }
 
 export interface ScaninWidget {
-  /** Resolves with the result; rejects if destroy() comes first. */
+  /**
+   * Resolves with the result; rejects with a ScaninError for a
+   * misconfiguration, or with code "destroyed" if destroy() comes first.
+   */
   result: Promise<ScaninResult>;
-  /** The widget's iframe. */
-  iframe: HTMLIFrameElement;
+  /** The widget's iframe; null once it failed or was destroyed, or if it never had one. */
+  readonly iframe: HTMLIFrameElement | null;
   /** Show a fresh code now (and restart the show limit). */
   refresh(): void;
-  /** Remove the widget. */
+  /** Remove the widget (or its error message). Safe to call more than once. */
   destroy(): void;
 }
 
 export interface ScaninAPI {
   readonly version: 1;
-  /** Put the widget in element (or the first element matching a selector). */
+  /**
+   * Put the widget in element (or the first element matching a selector).
+   * It does not throw for a misconfiguration: `result` rejects instead.
+   */
   mount(element: Element | string, options: ScaninOptions): ScaninWidget;
+  /**
+   * Whether origin matches one of the patterns, by the relay's rule: an
+   * exact origin, or "scheme://host:*" for any port; case-insensitive.
+   */
+  originAllowed(patterns: readonly string[], origin: string): boolean;
 }
 
 declare global {
