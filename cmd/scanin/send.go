@@ -140,7 +140,7 @@ func runSend(ctx context.Context, args []string, stdio stdio) int {
 	if set["data-file"] {
 		b, err := readPayload(*dataFile, stdio.in)
 		if err != nil {
-			fmt.Fprintf(stdio.err, "scanin send: %v\n", err)
+			fmt.Fprintf(stdio.err, "scanin send: %v; give --data-file a file you can read, or - for stdin\n", err)
 			return sendFailed
 		}
 		payload = string(b)

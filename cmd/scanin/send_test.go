@@ -283,6 +283,15 @@ func TestSendRefusesBadInput(t *testing.T) {
 	}
 }
 
+// TestSendUnreadableFile: a --data-file that cannot be read is one line
+// that says so and what to do.
+func TestSendUnreadableFile(t *testing.T) {
+	t.Parallel()
+	r := scanin(t, "", "send", "--link", unusedLink(t, "https://relay.example"), "--data-file", "/nonexistent/token", "--yes")
+	wantExit(t, "send --data-file /nonexistent/token", r, sendFailed)
+	wantOneLine(t, "unreadable file", r.stderr, "scanin send: failed to read the payload: ", "give --data-file a file you can read, or - for stdin")
+}
+
 func TestSendHelp(t *testing.T) {
 	t.Parallel()
 	r := scanin(t, "", "send", "--help")
