@@ -31,9 +31,14 @@ type demoProc struct {
 	shop, phone, relay string // URLs it printed
 }
 
-func startDemo(t *testing.T) *demoProc {
+// startDemo runs `scanin demo` with args (default: both on loopback, any
+// free port) and waits for the URLs it prints.
+func startDemo(t *testing.T, args ...string) *demoProc {
 	t.Helper()
-	cmd := exec.Command(env.bin, "demo", "--relay-addr", "127.0.0.1:0", "--shop-addr", "localhost:0")
+	if len(args) == 0 {
+		args = []string{"--relay-addr", "127.0.0.1:0", "--shop-addr", "localhost:0"}
+	}
+	cmd := exec.Command(env.bin, append([]string{"demo"}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
