@@ -217,8 +217,8 @@ func answerOutcome(resp *http.Response, body []byte, want map[int]protocol.State
 	case protocol.StateDelivered:
 		return &Outcome{Code: CodeDelivered, Message: "the browser received it"}
 	case protocol.StatePending:
-		return &Outcome{Code: CodePending, Message: "the relay holds it until the browser reconnects"}
+		return &Outcome{Code: CodePending, Message: "waiting for the browser: in verify mode it waits for its user to check the number; offline, it gets the message when it reconnects"}
 	default:
-		return &Outcome{Code: CodeDenied, Message: "the browser was told no"}
+		return &Outcome{Code: CodeDenied, Message: "sign-in declined: the browser shows it was declined"}
 	}
 }

@@ -26,6 +26,8 @@ func (rl *Relay) routes() http.Handler {
 	mux.HandleFunc("GET /healthz", rl.serveHealth)
 	mux.HandleFunc("GET /metrics", rl.serveMetrics)
 	mux.HandleFunc("GET /link", rl.serveLink)
+	mux.HandleFunc("GET /favicon.ico", rl.serveFavicon)
+	mux.HandleFunc("GET /favicon.svg", rl.serveFavicon)
 	mux.HandleFunc("GET /widget.html", rl.serveWidget)
 	mux.HandleFunc("GET /widget", rl.serveWidget)
 	mux.HandleFunc("GET /embed.js", rl.serveEmbedJS)

@@ -97,6 +97,9 @@ func (a *assets) bundle(apps []App) *StaticBundle {
 	link := http.Header{}
 	linkHeader(link)
 	b.Files = append(b.Files, StaticFile{Path: "/link", Header: fixed(link), Body: []byte(linkPage)})
+	for _, p := range []string{"/favicon.ico", "/favicon.svg"} {
+		b.Files = append(b.Files, StaticFile{Path: p, Header: fixed(faviconHeader(http.Header{})), Body: []byte(faviconSVG)})
+	}
 	sort.Slice(b.Files, func(i, j int) bool { return b.Files[i].Path < b.Files[j].Path })
 
 	wh := http.Header{}
@@ -104,7 +107,7 @@ func (a *assets) bundle(apps []App) *StaticBundle {
 	entryHeader(wh, "text/html; charset=utf-8")
 	b.Widget = StaticFile{Path: "/widget.html", Header: fixed(wh), Body: []byte(a.widget), Templated: true}
 	for _, app := range apps {
-		b.WidgetCSP[app.ID] = widgetCSP(WSPlaceholder, app.Origins)
+		b.WidgetCSP[app.ID] = widgetCSP(WSPlaceholder, app.Origins, app.Logo)
 	}
 	nh := http.Header{}
 	noAppHeader(nh)

@@ -320,11 +320,56 @@ func wsBase(base string) string { return "ws" + strings.TrimPrefix(base, "http")
 
 // widgetCSP is widget.html's Content-Security-Policy for an app of those
 // origins, on the relay whose base URL as a WebSocket URL is wsBase: the
-// page may be framed by those origins only.
-func widgetCSP(wsBase string, origins []string) string {
+// page may be framed by those origins only. logo is the app's logo, drawn
+// in the code's centre: a path on the relay ('self'), or an https URL
+// whose origin img-src then allows too.
+func widgetCSP(wsBase string, origins []string, logo string) string {
+	img := "'self' data: blob:"
+	if o := httpsOrigin(logo); o != "" {
+		img += " " + o
+	}
 	return "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' " + wsBase +
-		"; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; form-action 'none'" +
+		"; img-src " + img + "; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; form-action 'none'" +
 		"; frame-ancestors " + strings.Join(origins, " ")
+}
+
+// httpsOrigin is the scheme://host[:port] of an https URL, or "" for
+// anything else.
+func httpsOrigin(u string) string {
+	rest, ok := strings.CutPrefix(u, "https://")
+	if !ok {
+		return ""
+	}
+	host, _, _ := strings.Cut(rest, "/")
+	if host == "" || strings.ContainsAny(host, "?#@; '\"") {
+		return ""
+	}
+	return "https://" + host
+}
+
+// faviconSVG is the relay's icon (a QR code's corner), for its pages and
+// for browsers that ask for /favicon.ico.
+const faviconSVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">` +
+	`<rect width="16" height="16" rx="3" fill="#1a66d2"/>` +
+	`<path d="M3 3h4v4H3zM9 3h4v4H9zM3 9h4v4H3zM9 9h2v2H9zM11 11h2v2h-2z" fill="#fff"/>` +
+	`<path d="M4 4h2v2H4zM10 4h2v2h-2zM4 10h2v2H4z" fill="#1a66d2"/></svg>`
+
+// serveFavicon serves faviconSVG at /favicon.svg and /favicon.ico (which
+// browsers ask for by themselves), so that no page of the relay gets a 404
+// for its icon.
+func (rl *Relay) serveFavicon(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	securityHeaders(h, rl.https(r))
+	faviconHeader(h)
+	_, _ = w.Write([]byte(faviconSVG))
+}
+
+// faviconHeader sets the icon's headers but the security headers.
+func faviconHeader(h http.Header) http.Header {
+	crossOrigin(h)
+	h.Set("Content-Type", "image/svg+xml")
+	h.Set("Cache-Control", "public, max-age=86400")
+	return h
 }
 
 // serveWidget serves the iframe page, framable only by the app's origins.
@@ -340,7 +385,7 @@ func (rl *Relay) serveWidget(w http.ResponseWriter, r *http.Request) {
 	}
 	widgetHeader(h)
 	base := rl.publicBase(r)
-	h.Set("Content-Security-Policy", widgetCSP(wsBase(base), app.Origins))
+	h.Set("Content-Security-Policy", widgetCSP(wsBase(base), app.Origins, app.Logo))
 	rl.serveTemplated(w, r, http.StatusOK, "text/html; charset=utf-8", rl.render(rl.assets.widget, r))
 }
 

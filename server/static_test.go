@@ -117,10 +117,39 @@ func TestWidgetFiles(t *testing.T) {
 	}
 }
 
+// TestWidgetCSPLogo: an app's logo on another https origin may be loaded
+// by the widget (img-src), and nothing else is widened; a logo on the
+// relay needs nothing more than 'self'.
+func TestWidgetCSPLogo(t *testing.T) {
+	for logo, want := range map[string]string{
+		"":                                    "img-src 'self' data: blob:;",
+		"/logo.png":                           "img-src 'self' data: blob:;",
+		"https://cdn.shop.example/a/l.svg":    "img-src 'self' data: blob: https://cdn.shop.example;",
+		"https://cdn.shop.example:8443?x=1":   "img-src 'self' data: blob:;",
+		"https://cdn.shop.example:8443/l.png": "img-src 'self' data: blob: https://cdn.shop.example:8443;",
+	} {
+		csp := widgetCSP("wss://relay.example", []string{"https://shop.example"}, logo)
+		if !strings.Contains(csp, want) || !strings.HasSuffix(csp, "frame-ancestors https://shop.example") {
+			t.Errorf("logo %q: %s; want %s", logo, csp, want)
+		}
+	}
+}
+
+// TestFavicon: the relay's pages get an icon, not a 404.
+func TestFavicon(t *testing.T) {
+	tr := newTestRelay(t, Config{NoRateLimit: true})
+	for _, p := range []string{"/favicon.ico", "/favicon.svg"} {
+		st, h, b := tr.do(t, "GET", p, nil, nil)
+		if st != 200 || h.Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(string(b), "<svg ") {
+			t.Errorf("%s: %d %s %.40q", p, st, h.Get("Content-Type"), b)
+		}
+	}
+}
+
 func TestLinkPage(t *testing.T) {
 	tr := newTestRelay(t, Config{NoRateLimit: true})
 	st, h, b := tr.do(t, "GET", "/link", nil, nil)
-	if st != 200 || !strings.Contains(string(b), "Open in the app") {
+	if st != 200 || !strings.Contains(string(b), `id="open"`) || !strings.Contains(string(b), `id="play"`) {
 		t.Fatalf("/link: %d", st)
 	}
 	csp := h.Get("Content-Security-Policy")
@@ -183,8 +212,8 @@ func TestStaticBundle(t *testing.T) {
 			}
 		}
 	}
-	if len(b.Files) != 6 { // 3 assets, embed.js, embed.d.ts, link
-		t.Errorf("%d files, want 6", len(b.Files))
+	if len(b.Files) != 8 { // 3 assets, embed.js, embed.d.ts, link, favicon.ico, favicon.svg
+		t.Errorf("%d files, want 8", len(b.Files))
 	}
 	for _, f := range b.Files {
 		check(f.Path, f.Path, f, 200, nil)

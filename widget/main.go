@@ -26,11 +26,13 @@ func main() {
 // options are what the iframe's URL asks of the widget:
 //
 //	widget.html?app=demo&ttl=60&verify=1&theme=dark&limit=300
+//
+// theme (light, dark or auto) is widget.js's, which applies it before the
+// first paint; the program only refuses a value that is none of these.
 type options struct {
 	app    string        // the integrator's app id (required)
 	ttl    int           // seconds per code; 0 leaves it to the app's configuration
 	verify bool          // show the check code and ask before accepting
-	theme  string        // "light", "dark" or "" for prefers-color-scheme
 	limit  time.Duration // how long to rotate codes before asking for a click
 }
 
@@ -75,10 +77,8 @@ func parseOptions(search js.Value) (options, error) {
 	default:
 		return options{}, errorString("This sign-in code is misconfigured: verify must be 1 or 0.")
 	}
-	switch t := get("theme"); t {
-	case "", "auto":
-	case "light", "dark":
-		o.theme = t
+	switch get("theme") {
+	case "", "auto", "light", "dark":
 	default:
 		return options{}, errorString("This sign-in code is misconfigured: theme must be light, dark or auto.")
 	}

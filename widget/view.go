@@ -26,7 +26,7 @@ type view struct {
 	last         map[string]string // what was last written, by element
 }
 
-func newView(doc js.Value, theme string, in *inbox) *view {
+func newView(doc js.Value, in *inbox) *view {
 	byID := func(id string) js.Value { return doc.Call("getElementById", id) }
 	v := &view{
 		root:    doc.Get("documentElement"),
@@ -39,9 +39,6 @@ func newView(doc js.Value, theme string, in *inbox) *view {
 		check:   byID("check"),
 		buttons: map[string]js.Value{},
 		last:    map[string]string{},
-	}
-	if theme != "" {
-		v.root.Get("dataset").Set("theme", theme)
 	}
 	// A click on one of the buttons queues clicked{id}.
 	for _, id := range [...]string{"confirm", "cancel", "open-app", "new-code"} {
@@ -60,20 +57,26 @@ func (v *view) setTitle(appName string) {
 	v.text("title", v.title, "Sign in to "+appName)
 }
 
-// prepareCode draws the QR code for link. The page hides it until the
-// phase is waiting, so it can be drawn while the socket connects.
-func (v *view) prepareCode(link, appName string) {
+// prepareCode draws the QR code for link, with the app's logo (a URL, or
+// "") in its centre. The page hides it until the phase is waiting, so it
+// can be drawn while the socket connects.
+func (v *view) prepareCode(link, appName, logo string) {
 	if v.shownLink == link {
 		return
 	}
-	q, err := qrcode.New(link, qrcode.Medium)
+	// A logo hides the modules under it: level H restores them.
+	level := qrcode.Medium
+	if logo != "" {
+		level = qrcode.Highest
+	}
+	q, err := qrcode.New(link, level)
 	if err != nil {
 		v.qr.Set("textContent", "The link is too long for a QR code.")
 		return
 	}
 	// DisableBorder stays false: the bitmap has the 4-module quiet zone
 	// fitCode counts on. Bitmap is called once; it finishes the encoding.
-	svg := qrsvg.SVG(q.Bitmap(), "QR code: scan it with your phone to sign in to "+appName)
+	svg := qrsvg.SVG(q.Bitmap(), "QR code: scan it with your phone to sign in to "+appName, logo)
 	v.qr.Set("innerHTML", svg)
 	v.fitCode()
 	v.shownLink = link
@@ -109,9 +112,10 @@ func (v *view) fitCode() {
 	style.Set("height", side)
 }
 
-// showCode shows the code for link and starts the countdown ring.
-func (v *view) showCode(link, appName string, left, ttl time.Duration) {
-	v.prepareCode(link, appName)
+// showCode shows the code for link and starts the countdown ring, whose
+// number widget.js reads from the ring's animation.
+func (v *view) showCode(link, appName, logo string, left, ttl time.Duration) {
+	v.prepareCode(link, appName, logo)
 	// Restart the ring's CSS animation: a negative delay starts it part
 	// way, for the time that already passed.
 	style := v.ring.Get("style")
@@ -135,42 +139,40 @@ func (v *view) clearCode() {
 	v.ring.Get("classList").Call("remove", "run")
 }
 
-// render shows phase p; message is the status for errors, check the
-// verify mode's check code, phone whether to offer "Open in app".
-func (v *view) render(p phase, message, check string, phone bool) {
+// render shows phase p; message is the status for errors, hint the
+// instruction under a waiting code, check the verify mode's check code,
+// phone whether to offer "Open in app". The status line's and the badge's
+// words for each phase are widget.html's (data-* attributes named after
+// the phase), so that they live with the page, not in the WebAssembly.
+func (v *view) render(p phase, message, hint, check string, phone bool) {
 	if v.last["state"] != string(p) {
 		v.last["state"] = string(p)
 		v.main.Get("dataset").Set("state", string(p))
 	}
-	status, badge := "", ""
+	status := message
 	switch p {
-	case phaseLoading:
-		status = "Loading the sign-in code…"
 	case phaseWaiting:
-		status = "Scan this code with your phone's camera to sign in."
-	case phaseScanned:
-		status, badge = "Confirm on your phone.", "Confirm on your phone"
-	case phaseVerify:
-		status, badge = "Does your phone show this number?", "Compare the number"
-	case phaseReconnecting:
-		status, badge = "Reconnecting…", "Reconnecting…"
-	case phaseSuccess:
-		status = "Signed in."
-	case phaseDenied:
-		status = "Sign-in was declined on the phone."
-	case phaseStopped:
-		status = "The code timed out."
+		status = hint
 	case phaseError, phaseRefused:
-		status = message
+	default:
+		status = wordFor(v.status, p)
 	}
 	v.text("status", v.status, status)
-	v.text("badge", v.badge, badge)
+	v.text("badge", v.badge, wordFor(v.badge, p))
 	v.text("check", v.check, check)
 	v.show("check", v.check, check != "")
-	v.show("confirm", v.buttons["confirm"], p == phaseVerify)
-	v.show("cancel", v.buttons["cancel"], p == phaseVerify)
+	v.show("confirm", v.buttons["confirm"], p == phaseVerifying)
+	v.show("cancel", v.buttons["cancel"], p == phaseVerifying)
 	v.show("open-app", v.buttons["open-app"], phone && (p == phaseWaiting || p == phaseScanned))
 	v.show("new-code", v.buttons["new-code"], p == phaseStopped || p == phaseDenied || p == phaseError)
+}
+
+// wordFor is el's data-* attribute for phase p, or "".
+func wordFor(el js.Value, p phase) string {
+	if w := el.Get("dataset").Get(string(p)); w.Type() == js.TypeString {
+		return w.String()
+	}
+	return ""
 }
 
 // height is the widget's content height in CSS pixels.

@@ -55,7 +55,7 @@ const (
 	phaseLoading      phase = "loading"      // no code yet
 	phaseWaiting      phase = "waiting"      // a code is showing
 	phaseScanned      phase = "scanned"      // a phone read the session: "Confirm on your phone"
-	phaseVerify       phase = "verify"       // verify mode: the check code asks for a click
+	phaseVerifying    phase = "verifying"    // verify mode: the check code asks for a click
 	phaseReconnecting phase = "reconnecting" // the socket dropped; the code stays, dimmed
 	phaseSuccess      phase = "success"
 	phaseDenied       phase = "denied"
@@ -125,7 +125,7 @@ func newWidget(global js.Value) (*widget, error) {
 		phase:  phaseLoading,
 		phone:  isPhone(),
 	}
-	w.view = newView(global.Get("document"), opts.theme, w.in)
+	w.view = newView(global.Get("document"), w.in)
 	return w, nil
 }
 
@@ -222,7 +222,7 @@ func (w *widget) handle(ev event) {
 	case codeTimeout:
 		// The relay says "expired" itself; this covers a relay that went
 		// quiet. While a phone holds the session, rotation waits for it.
-		if w.cur != nil && w.cur.sid == ev.sid && w.phase != phaseScanned && w.phase != phaseVerify {
+		if w.cur != nil && w.cur.sid == ev.sid && w.phase != phaseScanned && w.phase != phaseVerifying {
 			w.expired()
 		}
 	case retryNow:
@@ -350,7 +350,7 @@ func (w *widget) start() {
 			w.conn++
 			w.opened = false
 			w.sock = adoptSocket(early.Get("ws"), early.Get("events"), w.conn, w.in)
-			w.view.prepareCode(w.cur.link, w.app.Name)
+			w.view.prepareCode(w.cur.link, w.app.Name, w.app.Logo)
 			return
 		}
 		_, _ = jsCall(func() js.Value { return early.Get("ws").Call("close", 1000) })
@@ -381,7 +381,7 @@ func (w *widget) newCode() {
 	w.connect()
 	// The QR code is drawn, hidden, while the socket connects; the relay's
 	// ready frame reveals it.
-	w.view.prepareCode(w.cur.link, w.app.Name)
+	w.view.prepareCode(w.cur.link, w.app.Name, w.app.Logo)
 }
 
 // makeCode makes the current code for sid with a fresh key pair.
@@ -467,12 +467,12 @@ func (w *widget) frame(data string) {
 				w.in.put(codeTimeout{c.sid})
 			})
 			w.phase = phaseWaiting
-			w.view.showCode(c.link, w.app.Name, time.Until(c.expires), w.ttl())
+			w.view.showCode(c.link, w.app.Name, w.app.Logo, time.Until(c.expires), w.ttl())
 			w.post("scanin:ready", map[string]any{"expires_at": f.ExpiresAt})
 			return
 		}
 		if c.pending != nil {
-			w.phase = phaseVerify
+			w.phase = phaseVerifying
 		} else if c.scanned {
 			w.phase = phaseScanned
 		} else {
@@ -483,7 +483,7 @@ func (w *widget) frame(data string) {
 		}
 	case protocol.FrameScanned:
 		c.scanned = true
-		if w.phase != phaseVerify {
+		if w.phase != phaseVerifying {
 			w.phase = phaseScanned
 		}
 		w.post("scanin:scanned", nil)
@@ -538,7 +538,8 @@ func (w *widget) sealed(b []byte) {
 	}
 	if w.opts.verify {
 		c.pending, c.checkCode = &m, check
-		w.phase = phaseVerify
+		w.phase = phaseVerifying
+		w.post("scanin:verifying", nil)
 		return
 	}
 	w.accept(m)
@@ -561,13 +562,13 @@ func (w *widget) finish(p phase) {
 	w.phase = p
 }
 
-// expired rotates to a fresh code, or stops once codes have been showing
-// for the show limit (policy.StopRotating).
+// expired rotates to a fresh code, silently (the page hears scanin:ready
+// for it), or stops once codes have been showing for the show limit
+// (policy.StopRotating): only that is scanin:expired.
 func (w *widget) expired() {
-	final := policy.StopRotating(time.Since(w.showSince), w.ttl(), w.opts.limit)
-	w.post("scanin:expired", map[string]any{"final": final})
-	if final {
+	if policy.StopRotating(time.Since(w.showSince), w.ttl(), w.opts.limit) {
 		w.finish(phaseStopped)
+		w.post("scanin:expired", map[string]any{"final": true})
 		return
 	}
 	w.newCode()
@@ -694,11 +695,11 @@ func (w *widget) clicked(id string) {
 			w.newCode()
 		}
 	case "confirm":
-		if w.phase == phaseVerify && w.cur != nil && w.cur.pending != nil {
+		if w.phase == phaseVerifying && w.cur != nil && w.cur.pending != nil {
 			w.accept(*w.cur.pending)
 		}
 	case "cancel":
-		if w.phase == phaseVerify && w.cur != nil && w.cur.pending != nil {
+		if w.phase == phaseVerifying && w.cur != nil && w.cur.pending != nil {
 			// Not the person's phone: refuse the message, which puts the
 			// session back to waiting for the right one.
 			w.send(protocol.Frame{Type: protocol.FrameReject, Reason: protocol.RejectDecrypt})
@@ -746,10 +747,10 @@ func (w *widget) post(kind string, fields map[string]any) {
 // render brings the page up to date with the state.
 func (w *widget) render() {
 	var check string
-	if w.cur != nil && w.phase == phaseVerify {
+	if w.cur != nil && w.phase == phaseVerifying {
 		check = w.cur.checkCode
 	}
-	w.view.render(w.phase, w.message, check, w.cur != nil && w.phone)
+	w.view.render(w.phase, w.message, w.app.ScanHint, check, w.cur != nil && w.phone)
 	if h := w.view.height(); h != w.view.postedHeight && w.parent != "" {
 		w.view.postedHeight = h
 		w.post("scanin:resize", map[string]any{"height": h})

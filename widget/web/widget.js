@@ -13,6 +13,26 @@
   const app = params.get("app") || "";
   const ttl = params.get("ttl") || "";
   const appOK = /^[a-z0-9][a-z0-9-]{0,31}$/.test(app);
+
+  // The colour scheme the page chose (embed.js's theme), set before the
+  // WebAssembly runs so that the page never flashes the other one; "auto"
+  // or none leaves it to prefers-color-scheme. The Go program refuses a
+  // value that is none of these.
+  const theme = params.get("theme");
+  if (theme === "light" || theme === "dark") root.dataset.theme = theme;
+
+  // The countdown ring's number: the whole seconds its animation, which
+  // the Go program starts for each code, has left.
+  const ring = document.querySelector("#ring .left");
+  const remaining = document.getElementById("remaining");
+  setInterval(() => {
+    const a = ring.getAnimations()[0];
+    let text = "";
+    if (a && a.currentTime !== null) {
+      text = Math.max(0, Math.ceil((a.effect.getComputedTiming().endTime - a.currentTime) / 1000)) + " s";
+    }
+    if (remaining.textContent !== text) remaining.textContent = text;
+  }, 250);
   const relay = /^https?:\/\//.test(root.dataset.relay || "") ? root.dataset.relay.replace(/\/+$/, "") : location.origin;
 
   const config = appOK

@@ -105,7 +105,7 @@
     const tick = () => {
       const left = Math.max(0, Math.round((expiresAt - Date.now()) / 1000));
       $("c-left").textContent = left + " s";
-      if (left === 0) { clearInterval(countdown); outcome("Too late", "The code expired. Ask for a new one."); }
+      if (left === 0) { clearInterval(countdown); outcome(scaninPhone.expired.title, scaninPhone.expired.text); }
     };
     clearInterval(countdown);
     tick();
@@ -124,7 +124,7 @@
 
   async function decide(approve) {
     $("approve").disabled = $("deny").disabled = true;
-    message(approve ? "Sending…" : "Denying…");
+    message(approve ? "Signing in…" : "Declining…");
     const r = approve
       ? await scaninPhone.approve("token", demoToken(), "Demo phone", "web")
       : await scaninPhone.deny();
@@ -135,7 +135,15 @@
 
   // --- wiring ------------------------------------------------------------------
   $("start-camera").addEventListener("click", startCamera);
-  $("picture").addEventListener("change", (e) => { if (e.target.files[0]) fromPicture(e.target.files[0]); });
+  // The input is emptied after each picture, so that choosing the same
+  // file again (a new code photographed to the same name) fires again.
+  $("picture").addEventListener("change", (e) => {
+    const file = e.target.files[0];
+    e.target.value = "";
+    if (file) fromPicture(file);
+  });
+  // The demo's codes open this page, so a pasted link looks like them.
+  $("link").placeholder = location.origin + location.pathname + "#v=1&a=…";
   $("paste-form").addEventListener("submit", (e) => { e.preventDefault(); inspect($("link").value); });
   $("approve").addEventListener("click", () => decide(true));
   $("deny").addEventListener("click", () => decide(false));

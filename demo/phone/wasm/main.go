@@ -16,6 +16,7 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
 
+	"github.com/scanin/scanin/internal/words"
 	"github.com/scanin/scanin/mobile"
 )
 
@@ -34,6 +35,9 @@ func main() {
 	api.Set("approve", promiseFunc(p.approve))
 	api.Set("deny", promiseFunc(p.deny))
 	api.Set("decodeQR", js.FuncOf(decodeQR))
+	// What phone.js shows when the code runs out while the person looks
+	// at it, in the same words as the relay's expired answer.
+	api.Set("expired", js.ValueOf(map[string]any{"title": words.PhoneExpiredTitle, "text": words.PhoneExpiredText}))
 	js.Global().Set("scaninPhone", api)
 	if ready := js.Global().Get("scaninPhoneReady"); ready.Type() == js.TypeFunction {
 		ready.Invoke()
@@ -88,24 +92,27 @@ func (p *phone) deny(args []js.Value) map[string]any {
 	return outcomeResult(p.session.Deny())
 }
 
-// outcomeResult turns an outcome into what the person reads.
+// outcomeResult turns an outcome into what the person reads, in the words
+// the browser's widget uses for the same moment (package words).
 func outcomeResult(o *mobile.Outcome) map[string]any {
 	title, text := "Something went wrong", o.Message
 	switch o.Code {
 	case mobile.CodeDelivered:
-		title, text = "You're signed in", "The other screen is now signed in as you."
+		title, text = words.PhoneSignedInTitle, words.PhoneSignedInText
 	case mobile.CodePending:
-		title, text = "Sent", "The other screen will pick it up as soon as it reconnects."
+		// The browser has not acknowledged yet: in verify mode it waits
+		// for its user to check the number; or it is offline.
+		title, text = words.PhoneWaitingTitle, words.Fill(words.PhoneWaitingText, "", o.CheckCode)
 	case mobile.CodeDenied:
-		title, text = "Denied", "Nothing was sent. The other screen shows a new code."
+		title, text = words.PhoneDeclinedTitle, words.PhoneDeclinedText
 	case mobile.CodeExpired:
-		title, text = "Too late", "The code expired. Ask for a new one."
+		title, text = words.PhoneExpiredTitle, words.PhoneExpiredText
 	case mobile.CodeAlreadyUsed:
-		title, text = "Already used", "This code was used already. Scan the new one."
+		title, text = "Already used", "This code was used already. Scan the new code in the browser."
 	case mobile.CodeNotFound:
 		title, text = "Unknown code", "The relay does not know this code."
 	case mobile.CodeRejected:
-		title, text = "Not accepted", "The other screen could not open the message: scan its current code."
+		title, text = "Not accepted", "The browser could not open the message: scan its current code."
 	case mobile.CodeRateLimited:
 		title = "Slow down"
 	case mobile.CodeNetworkError:
@@ -118,7 +125,7 @@ func outcomeResult(o *mobile.Outcome) map[string]any {
 func describeError(err error) string {
 	switch mobile.ErrorCode(err) {
 	case mobile.CodeExpired:
-		return "This code has expired. Ask for a new one."
+		return words.PhoneExpiredTitle + ". " + words.PhoneExpiredText
 	case mobile.CodeAlreadyUsed:
 		return "This code was used already."
 	case mobile.CodeNotFound:
@@ -129,7 +136,9 @@ func describeError(err error) string {
 	return err.Error()
 }
 
-// decodeQR decodes a QR code from RGBA pixels (an ImageData's data).
+// decodeQR decodes a QR code from RGBA pixels (an ImageData's data): dark
+// on light, or inverted (light on dark, as a terminal with a dark theme
+// draws `scanin receive`'s code).
 func decodeQR(_ js.Value, args []js.Value) any {
 	if len(args) < 3 {
 		return nil
@@ -145,17 +154,32 @@ func decodeQR(_ js.Value, args []js.Value) any {
 		r, g, b := int(rgba[4*i]), int(rgba[4*i+1]), int(rgba[4*i+2])
 		lum[i] = byte((r*299 + g*587 + b*114) / 1000)
 	}
+	if text, ok := decodeLuminance(lum, width, height); ok {
+		return text
+	}
+	for i, l := range lum {
+		lum[i] = 255 - l
+	}
+	if text, ok := decodeLuminance(lum, width, height); ok {
+		return text
+	}
+	return nil
+}
+
+// decodeLuminance decodes a QR code from one byte of luminance a pixel.
+func decodeLuminance(lum []byte, width, height int) (string, bool) {
 	src, err := gozxing.NewPlanarYUVLuminanceSource(lum, width, height, 0, 0, width, height, false)
 	if err != nil {
-		return nil
+		return "", false
 	}
 	bmp, err := gozxing.NewBinaryBitmap(gozxing.NewHybridBinarizer(src))
 	if err != nil {
-		return nil
+		return "", false
 	}
-	result, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+	hints := map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true}
+	result, err := qrcode.NewQRCodeReader().Decode(bmp, hints)
 	if err != nil {
-		return nil
+		return "", false
 	}
-	return result.GetText()
+	return result.GetText(), true
 }

@@ -44,24 +44,16 @@
     }
   }
 
-  const status = {
-    waiting: "",
-    scanned: "Confirm on your phone…",
-    denied: "Login denied on your phone",
-    expired: "The code expired.",
-    error: "Something went wrong; see the box above.",
-  };
-
   document.addEventListener("DOMContentLoaded", function () {
     const login = document.getElementById("login");
     const line = document.getElementById("status");
+    // The widget says what is happening in its own words; the shop only
+    // shows which scanin:state event it last heard, as an integrator's
+    // page would react to it (and an error's message, which is for the
+    // site's developer).
     login.addEventListener("scanin:state", function (e) {
-      const state = e.detail && e.detail.state;
-      // A fresh code ends "Confirm on your phone", but the news that the
-      // last login was denied or expired stays until the next scan.
-      if (state === "waiting" && line.textContent !== status.scanned) return;
-      const text = status[state];
-      if (text !== undefined) line.textContent = text;
+      const d = e.detail || {};
+      line.textContent = "scanin:state " + d.state + (d.state === "error" && d.message ? ": " + d.message : "");
     });
     login.addEventListener("scanin:result", function () { show(); });
     document.getElementById("sign-out").addEventListener("click", function () {
