@@ -561,9 +561,6 @@
           // Verify mode: the widget shows the check code and waits for a click.
           state("verifying");
           break;
-        case "scanin:verifying":
-          state("verifying");
-          break;
         case "scanin:expired":
           state("expired", { final: m.final === true });
           break;
