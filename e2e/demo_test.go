@@ -123,11 +123,11 @@ func TestDemo(t *testing.T) {
 	if !strings.Contains(eval[string](t, phone, `document.getElementById("c-browser").textContent`), "Chrome") {
 		t.Errorf("the phone does not name the browser as Chrome")
 	}
-	waitFor(t, shop, "the shop to say 'Confirm on your phone'",
-		`document.getElementById("status").textContent.includes("Confirm on your phone")`, 10*time.Second)
+	waitFor(t, shop, "the shop to hear scanin:state scanned",
+		`document.getElementById("status").textContent === "scanin:state scanned"`, 10*time.Second)
 	shot(phone, "phone-confirm.png")
 	must(t, phone, chromedp.Click(chromedp.CSS("#approve")))
-	waitFor(t, phone, "the phone's outcome", `document.getElementById("o-title").textContent === "You're signed in"`, 15*time.Second)
+	waitFor(t, phone, "the phone's outcome", `document.getElementById("o-title").textContent === "Signed in"`, 15*time.Second)
 
 	waitFor(t, shop, "'Signed in as Ada Lovelace'",
 		`document.getElementById("welcome").textContent === "Signed in as Ada Lovelace"`, 15*time.Second)
@@ -154,9 +154,9 @@ func TestDemo(t *testing.T) {
 	must(t, phone, chromedp.SetUploadFiles(chromedp.CSS("#picture"), []string{picture}))
 	waitFor(t, phone, "the confirmation screen for the picture", `!document.getElementById("confirm").hidden`, 15*time.Second)
 	must(t, phone, chromedp.Click(chromedp.CSS("#deny")))
-	waitFor(t, phone, "the phone's outcome", `document.getElementById("o-title").textContent === "Denied"`, 15*time.Second)
-	waitFor(t, shop, "'Login denied on your phone'",
-		`document.getElementById("status").textContent === "Login denied on your phone"`, 15*time.Second)
+	waitFor(t, phone, "the phone's outcome", `document.getElementById("o-title").textContent === "Sign-in declined"`, 15*time.Second)
+	waitFor(t, shop, "the shop to hear scanin:state denied",
+		`document.getElementById("status").textContent === "scanin:state denied"`, 15*time.Second)
 	if got := eval[string](t, shop, `localStorage.getItem("session") || ""`); got != "" {
 		t.Errorf("a denied login stored a token: %q", got)
 	}

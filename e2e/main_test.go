@@ -196,7 +196,12 @@ func startRelay(addr string) (*relayProc, error) {
 // startRelayBinary is startRelay with another scanin binary: a benchmark
 // compares builds side by side.
 func startRelayBinary(bin, addr string) (*relayProc, error) {
-	cmd := exec.Command(bin, "relay", "--addr", addr, "--config", env.config, "--no-rate-limit")
+	return startRelayConfig(bin, addr, env.config)
+}
+
+// startRelayConfig is startRelayBinary with another config file.
+func startRelayConfig(bin, addr, config string) (*relayProc, error) {
+	cmd := exec.Command(bin, "relay", "--addr", addr, "--config", config, "--no-rate-limit")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err

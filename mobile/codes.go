@@ -15,8 +15,11 @@ import (
 const (
 	// CodeDelivered: the browser opened the payload and acknowledged it.
 	CodeDelivered = string(protocol.StateDelivered)
-	// CodePending: the relay holds the payload; the browser will pick it up
-	// when it reconnects, before the session expires.
+	// CodePending: the browser has not acknowledged the payload within the
+	// relay's wait, and the relay holds it: a browser in verify mode waits
+	// for its user to check the number (show Outcome.CheckCode: "Waiting
+	// for the browser: check that it shows 42"); one that went offline gets
+	// it when it reconnects, before the session expires.
 	CodePending = string(protocol.StatePending)
 	// CodeDenied: the session is ended; the browser was told "denied".
 	CodeDenied = string(protocol.StateDenied)

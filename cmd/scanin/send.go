@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/scanin/scanin/internal/words"
 	"github.com/scanin/scanin/mobile"
 	"github.com/scanin/scanin/protocol"
 )
@@ -48,11 +49,11 @@ type sendExit struct {
 // sendExits is the table --help prints and the outcome mapping uses.
 func sendExits() []sendExit {
 	return []sendExit{
-		{sendOK, "", "delivered, or pending: the relay holds it until the browser reconnects"},
+		{sendOK, "", "signed in, or waiting for the browser (to check the number, or to reconnect)"},
 		{sendFailed, mobile.CodeUnexpected, "the relay answered something the protocol does not define, or an I/O error"},
 		{sendUsage, "", "bad flags"},
 		{sendBadLink, "", "the link is not a valid scanin link"},
-		{sendDeclined, mobile.CodeDenied, "you answered no: the session was denied"},
+		{sendDeclined, mobile.CodeDenied, "you answered no: sign-in declined"},
 		{sendExpired, mobile.CodeExpired, "the session expired"},
 		{sendAlreadyUsed, mobile.CodeAlreadyUsed, "the session was already used or denied"},
 		{sendNotFound, mobile.CodeNotFound, "the relay knows no such session"},
@@ -87,7 +88,7 @@ const sendUsageHead = `Usage: scanin send --link URI (--data STRING | --data-fil
 
 Act as the phone: read the session a scanned link names, show what a phone
 shows (app, page origin, browser, IP addresses, same network or not, time
-left), ask "Log in? [y/N]", then seal the payload to the browser's key and
+left), ask "Sign in? [y/N]", then seal the payload to the browser's key and
 deliver it through the relay. Answering no denies the session.`
 
 // sendUsageTail is the text of `scanin send --help` below the flag list:
@@ -170,7 +171,7 @@ func runSend(ctx context.Context, args []string, stdio stdio) int {
 	}
 
 	if !*yes {
-		fmt.Fprint(stdio.out, "Log in? [y/N] ")
+		fmt.Fprint(stdio.out, words.CLIQuestion)
 		answer, err := ask(ctx, stdio.in)
 		switch {
 		case ctx.Err() != nil:
@@ -186,7 +187,7 @@ func runSend(ctx context.Context, args []string, stdio stdio) int {
 				fmt.Fprintf(stdio.err, "scanin send: failed to deny: %s\n", describeFailure(o.Code, o.Message, o.RetryAfterSeconds))
 				return sendExitFor(o.Code)
 			}
-			fmt.Fprintln(stdio.out, "Denied: the browser was told no.")
+			fmt.Fprintln(stdio.out, words.CLIDeclined)
 			return sendDeclined
 		}
 	}
@@ -194,10 +195,12 @@ func runSend(ctx context.Context, args []string, stdio stdio) int {
 	o := device.approveOr(session, *kind, payload, *user, *deviceName, *deviceType, set)
 	switch o.Code {
 	case mobile.CodeDelivered:
-		fmt.Fprintf(stdio.out, "Delivered: the browser has it (check code %s).\n", o.CheckCode)
+		fmt.Fprintln(stdio.out, words.Fill(words.CLISignedIn, "", o.CheckCode))
 		return sendOK
 	case mobile.CodePending:
-		fmt.Fprintf(stdio.out, "Pending: the relay holds it until the browser reconnects (check code %s).\n", o.CheckCode)
+		// No ack within the relay's wait: a browser in verify mode waits
+		// for its user to compare the number, or the browser is offline.
+		fmt.Fprintln(stdio.out, words.Fill(words.CLIWaiting, "", o.CheckCode))
 		return sendOK
 	}
 	fmt.Fprintf(stdio.err, "scanin send: %s\n", describeFailure(o.Code, o.Message, o.RetryAfterSeconds))

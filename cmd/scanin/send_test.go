@@ -39,7 +39,7 @@ func TestTokenArrivesIntact(t *testing.T) {
 			t.Errorf("send's output lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	if strings.Contains(r.stdout, "Log in?") {
+	if strings.Contains(r.stdout, "Sign in?") {
 		t.Errorf("send --yes asked anyway:\n%s", r.stdout)
 	}
 
@@ -70,7 +70,7 @@ func TestPrompt(t *testing.T) {
 
 	r := scanin(t, "", "send", "--link", link.Link, "--data", "tok")
 	wantExit(t, "send with stdin closed", r, sendNoAnswer)
-	if !strings.Contains(r.stdout, "Log in? [y/N]") {
+	if !strings.Contains(r.stdout, "Sign in? [y/N]") {
 		t.Errorf("send did not ask:\n%s", r.stdout)
 	}
 	recv.next("scanned")
@@ -92,7 +92,7 @@ func TestDeny(t *testing.T) {
 	link := recv.next("link")
 	r := scanin(t, "n\n", "send", "--link", link.Link, "--data", "tok")
 	wantExit(t, "send answered no", r, sendDeclined)
-	if !strings.Contains(r.stdout, "Log in? [y/N]") || !strings.Contains(r.stdout, "Denied") {
+	if !strings.Contains(r.stdout, "Sign in? [y/N]") || !strings.Contains(r.stdout, "declined") {
 		t.Errorf("send's output:\n%s", r.stdout)
 	}
 	recv.next("scanned")
@@ -176,7 +176,7 @@ func TestPending(t *testing.T) {
 	<-recv.exited
 	r := scanin(t, "", "send", "--link", link.Link, "--data", "tok", "--yes")
 	wantExit(t, "send with no receiver", r, sendOK)
-	if !strings.Contains(r.stdout, "Pending") {
+	if !strings.Contains(r.stdout, "Waiting for the browser: check that it shows ") {
 		t.Errorf("stdout: %s", r.stdout)
 	}
 }
