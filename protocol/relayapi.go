@@ -125,32 +125,6 @@ func (a *AppConfig) AllowsOrigin(origin string) bool {
 	return OriginAllowed(a.Origins, origin)
 }
 
-// OriginAllowed reports whether origin matches one of patterns. A pattern is
-// an exact origin ("https://shop.example") or, as in CSP, an origin whose
-// port is "*" ("http://localhost:*"), which matches that scheme and host on
-// any port, or none. Origins compare as ASCII, case-insensitively.
-func OriginAllowed(patterns []string, origin string) bool {
-	origin = strings.ToLower(origin)
-	for _, p := range patterns {
-		p = strings.ToLower(p)
-		if p == origin {
-			return true
-		}
-		prefix, ok := strings.CutSuffix(p, ":*")
-		if !ok {
-			continue
-		}
-		if origin == prefix {
-			return true
-		}
-		port, ok := strings.CutPrefix(origin, prefix+":")
-		if ok && port != "" && len(port) <= 5 && strings.Trim(port, "0123456789") == "" {
-			return true
-		}
-	}
-	return false
-}
-
 var errAppConfig = errors.New("malformed app config")
 
 // ParseAppConfig reads an app config body without encoding/json, for the

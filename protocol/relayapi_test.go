@@ -23,7 +23,11 @@ func TestOriginAllowed(t *testing.T) {
 
 		"":                                  false,
 		"null":                              false,
-		"https://shop.example:443":          false, // exact means exact
+		"https://shop.example:443":          true,  // the default port, as browsers drop it
+		"https://shop.example:0443":         false, // a leading zero
+		"https://shop.example:8443":         false,
+		"http://localhost:080":              false,
+		"http://localhost:99999":            false,
 		"https://shop.example/":             false,
 		"http://shop.example":               false,
 		"https://shop.example.evil.com":     false,
@@ -41,10 +45,10 @@ func TestOriginAllowed(t *testing.T) {
 		"http://localhost:8080@evil.com":    false,
 		"http://localhost:123456":           false,
 		"http://localhost:-1":               false,
-		"http://localhost:*":                true, // a pattern matches itself (harmless: no browser sends it)
+		"http://localhost:*":                false, // a pattern is not an origin
 		"http://evil.com#http://localhost":  false,
 		"https://a.wild.example":            false, // no host wildcards
-		"https://*.wild.example":            true,  // only the literal pattern
+		"https://*.wild.example":            false, // a host wildcard is no origin, nor a pattern
 	} {
 		if got := OriginAllowed(patterns, origin); got != want {
 			t.Errorf("OriginAllowed(%q) = %v, want %v", origin, got, want)

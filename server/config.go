@@ -275,6 +275,10 @@ func (c *Config) validate() error {
 		return fmt.Errorf("limits.tombstone_ttl: %v is under the protocol's %v", l.TombstoneTTL, protocol.TombstoneTTL)
 	}
 	seen := map[string]bool{}
+	// The apps with their origins normalised: a copy, so the caller's
+	// slices stay as they were.
+	apps := append([]App(nil), c.Apps...)
+	defer func() { c.Apps = apps }()
 	for i, a := range c.Apps {
 		field := func(f string) string { return fmt.Sprintf("apps[%d].%s", i, f) }
 		if err := protocol.CheckAppID(a.ID); err != nil {
@@ -290,15 +294,12 @@ func (c *Config) validate() error {
 		if len(a.Origins) == 0 {
 			return fmt.Errorf("%s: list at least one origin allowed to embed the widget", field("origins"))
 		}
-		for j, o := range a.Origins {
-			if err := checkOriginPattern(o); err != nil {
-				return fmt.Errorf("%s[%d]: %w", field("origins"), j, err)
-			}
+		var err error
+		if apps[i].Origins, err = normalizeOrigins(a.Origins, field("origins")); err != nil {
+			return err
 		}
-		for j, o := range a.WidgetOrigins {
-			if err := checkOriginPattern(o); err != nil {
-				return fmt.Errorf("%s[%d]: %w", field("widget_origins"), j, err)
-			}
+		if apps[i].WidgetOrigins, err = normalizeOrigins(a.WidgetOrigins, field("widget_origins")); err != nil {
+			return err
 		}
 		if a.LinkBase != "" {
 			u, err := url.Parse(a.LinkBase)
@@ -368,39 +369,22 @@ func checkHTTPSURL(s string) error {
 	return nil
 }
 
-// checkOriginPattern accepts "scheme://host", "scheme://host:port" and
-// "scheme://host:*", lower case, with nothing after the host.
-func checkOriginPattern(o string) error {
-	scheme, rest, ok := strings.Cut(o, "://")
-	if !ok || (scheme != "https" && scheme != "http") {
-		return fmt.Errorf("%q is not an http(s) origin", o)
+// normalizeOrigins returns an app's origin list in protocol.NormalizeOrigin's
+// form (the form browsers send and the phone shows), in a new slice;
+// field names the list in errors.
+func normalizeOrigins(origins []string, field string) ([]string, error) {
+	if origins == nil {
+		return nil, nil
 	}
-	if rest == "" || strings.ContainsAny(rest, "/?#@ ") {
-		return fmt.Errorf("%q is not an origin (scheme://host[:port]), nothing after the host", o)
-	}
-	if strings.ToLower(o) != o {
-		return fmt.Errorf("%q must be lower case, as browsers send origins", o)
-	}
-	host := rest
-	if h, port, ok := cutPort(rest); ok {
-		host = h
-		if port != "*" && (port == "" || len(port) > 5 || strings.Trim(port, "0123456789") != "") {
-			return fmt.Errorf("%q has a bad port", o)
+	out := make([]string, len(origins))
+	for j, o := range origins {
+		n, err := protocol.NormalizeOriginPattern(o)
+		if err != nil {
+			return nil, fmt.Errorf("%s[%d]: %w", field, j, err)
 		}
+		out[j] = n
 	}
-	if host == "" || strings.Contains(host, "*") {
-		return fmt.Errorf("%q has no host, or a wildcard in it (only the port may be *)", o)
-	}
-	return nil
-}
-
-// cutPort splits "host:port", minding IPv6 literals in brackets.
-func cutPort(hostport string) (host, port string, ok bool) {
-	i := strings.LastIndexByte(hostport, ':')
-	if i < 0 || strings.LastIndexByte(hostport, ']') > i {
-		return hostport, "", false
-	}
-	return hostport[:i], hostport[i+1:], true
+	return out, nil
 }
 
 // checkPublicURL validates the relay's public base URL and returns it

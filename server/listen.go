@@ -223,11 +223,16 @@ func (rl *Relay) serveListen(w http.ResponseWriter, r *http.Request) {
 }
 
 // isHandshake reports whether a listen is a WebSocket handshake, checked
-// before any session is touched.
+// before any session is touched, so that what websocket.Accept would refuse
+// with a text/plain 400 gets the relay's JSON bad_request instead.
 func isHandshake(r *http.Request) bool {
 	h := r.Header
+	keys := h.Values("Sec-WebSocket-Key")
+	if len(keys) != 1 {
+		return false
+	}
 	return r.ProtoAtLeast(1, 1) &&
-		rules.WebSocketHandshake(h.Values("Connection"), h.Values("Upgrade"), h.Get("Sec-WebSocket-Version"), h.Get("Sec-WebSocket-Key"))
+		rules.WebSocketHandshake(h.Values("Connection"), h.Values("Upgrade"), h.Get("Sec-WebSocket-Version"), keys[0])
 }
 
 // checkListen answers, before the upgrade, whether a listen would be

@@ -700,3 +700,60 @@ func TestReceiverPingChangesNothing(t *testing.T) {
 		t.Errorf("POST after the ack: %d %s, want 200 delivered", st, b)
 	}
 }
+
+// TestListenRefusalsAreJSON checks issue 10's listens: a native receiver of
+// a web-only app, an origin that is not one (a port out of range, a leading
+// zero) and a handshake that coder/websocket would refuse in text/plain all
+// get the relay's JSON error before the upgrade; an origin is shown to the
+// phone in its normalised form.
+func TestListenRefusalsAreJSON(t *testing.T) {
+	cfg, err := ParseConfig("test.json", []byte(`{"apps": [
+		{"id": "web", "name": "Web", "origins": ["HTTPS://Shop.Example:443"]},
+		{"id": "native", "name": "Native", "origins": ["https://shop.example"], "native_receivers": true}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Apps[0].Origins[0]; got != "https://shop.example" {
+		t.Errorf("config origin normalised to %q, want https://shop.example", got)
+	}
+	cfg.NoRateLimit = true
+	tr := newTestRelay(t, cfg)
+	wantJSON := func(what string, status int, body []byte, code protocol.Code, says string) {
+		t.Helper()
+		wantCode(t, what, status, body, code)
+		if e := protocol.ParseError(body); !strings.Contains(e.Message, says) {
+			t.Errorf("%s: message %q, want one that says %q", what, e.Message, says)
+		}
+	}
+	st, b := tr.listenStatus(t, protocol.NewSessionID(), "app=web", nil)
+	wantJSON("native receiver of web", st, b, protocol.CodeOriginDenied, `"native_receivers": true`)
+	tr.listen(t, protocol.NewSessionID(), "app=native")
+	for _, o := range []string{"https://shop.example:99999", "https://shop.example:0443", "https://shop.example:0"} {
+		st, b := tr.listenStatus(t, protocol.NewSessionID(), "app=web&origin="+protocol.QueryEscape(o), nil)
+		wantJSON("origin "+o, st, b, protocol.CodeOriginDenied, o)
+	}
+
+	sid := protocol.NewSessionID()
+	tr.listen(t, sid, "app=web&origin="+protocol.QueryEscape("HTTPS://SHOP.example:443"))
+	st, _, b = tr.do(t, "GET", protocol.SessionPath(sid), nil, nil)
+	var info protocol.SessionInfo
+	if err := json.Unmarshal(b, &info); st != 200 || err != nil || info.Requester.Origin != "https://shop.example" {
+		t.Errorf("GET session: %d %s, want requester.origin https://shop.example", st, b)
+	}
+
+	path := protocol.ListenPath(protocol.NewSessionID()) + "?app=native"
+	for _, key := range []string{"bad", "dGhlIHNhbXBsZSBub25j", "dGhlIHNhbXBsZSBub25jZQ"} {
+		st, h, b := tr.do(t, "GET", path, nil, http.Header{"Connection": {"Upgrade"}, "Upgrade": {"websocket"},
+			"Sec-Websocket-Version": {"13"}, "Sec-Websocket-Key": {key}})
+		wantJSON("Sec-WebSocket-Key "+key, st, b, protocol.CodeBadRequest, "Sec-WebSocket-Key")
+		if ct := h.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+			t.Errorf("Sec-WebSocket-Key %s: Content-Type %q", key, ct)
+		}
+	}
+	st, _, b = tr.do(t, "GET", path, nil, http.Header{"Connection": {"Upgrade"}, "Sec-Websocket-Version": {"13"},
+		"Sec-Websocket-Key": {"dGhlIHNhbXBsZSBub25jZQ=="}})
+	wantJSON("no Upgrade header", st, b, protocol.CodeBadRequest, "Upgrade: websocket")
+	st, _, b = tr.do(t, "GET", path, nil, http.Header{"Connection": {"Upgrade"}, "Upgrade": {"websocket"}, "Sec-Websocket-Version": {"13"},
+		"Sec-Websocket-Key": {"dGhlIHNhbXBsZSBub25jZQ==", "dGhlIHNhbXBsZSBub25jZQ=="}})
+	wantJSON("two keys", st, b, protocol.CodeBadRequest, "Sec-WebSocket-Key")
+}

@@ -46,6 +46,18 @@ func (s *suite) app(t *testing.T) {
 			t.Errorf("GET app: no %q in %s", k, a.body)
 		}
 	}
+	for k, want := range map[string]string{"native_receivers": "a boolean", "scan_hint": "a non-empty string"} {
+		v, ok := raw[k]
+		var b bool
+		var str string
+		switch {
+		case !ok:
+			t.Errorf("GET app: no %q in %s", k, a.body)
+		case k == "native_receivers" && json.Unmarshal(v, &b) != nil,
+			k == "scan_hint" && (json.Unmarshal(v, &str) != nil || str == ""):
+			t.Errorf("GET app: %q is %s, want %s", k, v, want)
+		}
+	}
 	if _, ok := raw["widget_origins"]; ok {
 		t.Errorf("GET app: publishes widget_origins, which are the operator's business: %s", a.body)
 	}
@@ -144,12 +156,133 @@ func (s *suite) origins(t *testing.T) {
 	s.c.listenRefused(t, "Origin header not a widget origin", protocol.NewSessionID(), listenOpts{header: foreign}, protocol.CodeOriginDenied)
 	s.c.listenRefused(t, "Origin header is an embedding origin, not a widget origin",
 		protocol.NewSessionID(), listenOpts{header: http.Header{"Origin": {"https://embedder.invalid"}}}, protocol.CodeOriginDenied)
-	// Allowed: a native receiver (no Origin, no origin param), the widget
-	// from its origin with the embedding page's origin, and each alone.
-	s.c.listen(t, protocol.NewSessionID(), listenOpts{})
+	// A native receiver (no Origin, no origin param) only when the app
+	// allows native receivers.
+	if s.c.webOnly {
+		a := s.listenNative(t, s.tg.App)
+		wantNativeDenied(t, "native receiver of a web-only app", a)
+	} else {
+		s.c.listen(t, protocol.NewSessionID(), listenOpts{native: true})
+	}
+	// Allowed: the widget from its origin with the embedding page's
+	// origin, and each alone.
 	s.c.listen(t, protocol.NewSessionID(), listenOpts{origin: s.tg.Origin, header: http.Header{"Origin": {s.tg.WidgetOrigin}}})
 	s.c.listen(t, protocol.NewSessionID(), listenOpts{origin: s.tg.Origin})
 	s.c.listen(t, protocol.NewSessionID(), listenOpts{header: http.Header{"Origin": {s.tg.WidgetOrigin}}})
+}
+
+// listenNative opens a listen for app without an origin parameter or an
+// Origin header, which must be refused; it returns the refusal.
+func (s *suite) listenNative(t *testing.T, app string) answer {
+	t.Helper()
+	conn, a, _ := s.c.dial(t, protocol.NewSessionID(), listenOpts{app: app, native: true})
+	if conn != nil {
+		_ = conn.CloseNow()
+		t.Fatalf("a native receiver of web-only app %q was upgraded, want 403 origin_denied", app)
+	}
+	return *a
+}
+
+// wantNativeDenied checks the refusal of a native receiver: origin_denied,
+// with a message that says what to change (native_receivers).
+func wantNativeDenied(t *testing.T, what string, a answer) {
+	t.Helper()
+	if e := wantError(t, what, a, protocol.CodeOriginDenied); e != nil && !strings.Contains(e.Message, "native_receivers") {
+		t.Errorf("%s: message %q does not name native_receivers, the setting that allows it", what, e.Message)
+	}
+}
+
+// nativeReceivers checks Target.WebOnlyApp (RunNativeReceivers).
+func (s *suite) nativeReceivers(t *testing.T) {
+	a := s.c.do(t, "GET", protocol.AppPath(s.tg.WebOnlyApp), nil, nil)
+	cfg, err := protocol.ParseAppConfig(a.body)
+	if a.status != 200 || err != nil || cfg.NativeReceivers {
+		t.Fatalf("GET app %s: %d %s (%v), want native_receivers false", s.tg.WebOnlyApp, a.status, a.body, err)
+	}
+	wantNativeDenied(t, "native receiver of "+s.tg.WebOnlyApp, s.listenNative(t, s.tg.WebOnlyApp))
+	// With the Origin header of a widget but still no origin parameter.
+	conn, ans, _ := s.c.dial(t, protocol.NewSessionID(), listenOpts{app: s.tg.WebOnlyApp, native: true,
+		header: http.Header{"Origin": {s.tg.WidgetOrigin}}})
+	if conn != nil {
+		_ = conn.CloseNow()
+		t.Error("a listen for a web-only app with no origin parameter was upgraded")
+	} else {
+		wantNativeDenied(t, "widget Origin without an origin parameter", *ans)
+	}
+	s.c.listen(t, protocol.NewSessionID(), listenOpts{app: s.tg.WebOnlyApp, origin: s.tg.Origin})
+}
+
+// originsNormalised checks that the origin parameter is compared and
+// shown to the phone in its normalised form, and that one that is not an
+// origin (a port out of range, a leading zero, a path) is refused.
+func (s *suite) originsNormalised(t *testing.T) {
+	want, err := protocol.NormalizeOrigin(s.tg.Origin)
+	if err != nil {
+		t.Fatalf("Target.Origin: %v", err)
+	}
+	scheme, hostport, _ := strings.Cut(want, "://")
+	host := hostport
+	if i := strings.LastIndexByte(hostport, ':'); i > strings.LastIndexByte(hostport, ']') {
+		host = hostport[:i]
+	}
+	for what, origin := range map[string]string{
+		"port out of range":     scheme + "://" + host + ":99999",
+		"port 65536":            scheme + "://" + host + ":65536",
+		"port 0":                scheme + "://" + host + ":0",
+		"leading zero":          scheme + "://" + host + ":0080",
+		"path":                  want + "/",
+		"user info":             scheme + "://user@" + hostport,
+		"not http(s)":           "ftp://" + hostport,
+		"IPv6 with no brackets": "http://::1:3000",
+	} {
+		s.c.listenRefused(t, "origin "+what+" ("+origin+")", protocol.NewSessionID(), listenOpts{origin: origin}, protocol.CodeOriginDenied)
+	}
+	// In capitals, with the scheme's default port when it has none: the
+	// phone sees the form browsers send.
+	shouted := strings.ToUpper(want)
+	if !strings.Contains(hostport, ":") || strings.HasSuffix(hostport, "]") {
+		shouted += map[string]string{"http": ":80", "https": ":443"}[scheme]
+	}
+	sid := protocol.NewSessionID()
+	s.c.listen(t, sid, listenOpts{origin: shouted})
+	a := s.c.read(t, sid)
+	var info protocol.SessionInfo
+	if err := json.Unmarshal(a.body, &info); a.status != 200 || err != nil {
+		t.Fatalf("GET session: %d %s", a.status, a.body)
+	}
+	if info.Requester.Origin != want {
+		t.Errorf("listen with origin %q: requester.origin %q, want the normalised %q", shouted, info.Requester.Origin, want)
+	}
+}
+
+// handshake checks that a listen that is not a valid WebSocket handshake
+// gets the JSON bad_request of every other refusal before the upgrade, and
+// makes no session.
+func (s *suite) handshake(t *testing.T) {
+	const key = "dGhlIHNhbXBsZSBub25jZQ=="
+	full := func(edit func(h http.Header)) http.Header {
+		h := http.Header{"Connection": {"Upgrade"}, "Upgrade": {"websocket"},
+			"Sec-Websocket-Version": {"13"}, "Sec-Websocket-Key": {key}}
+		edit(h)
+		return h
+	}
+	sid := protocol.NewSessionID()
+	path := protocol.ListenPath(sid) + "?app=" + protocol.QueryEscape(s.tg.App) + "&origin=" + protocol.QueryEscape(s.tg.Origin)
+	for what, h := range map[string]http.Header{
+		"no handshake headers":    {},
+		"no Upgrade":              full(func(h http.Header) { h.Del("Upgrade") }),
+		"no Connection: Upgrade":  full(func(h http.Header) { h.Set("Connection", "keep-alive") }),
+		"Upgrade: h2c":            full(func(h http.Header) { h.Set("Upgrade", "h2c") }),
+		"version 8":               full(func(h http.Header) { h.Set("Sec-Websocket-Version", "8") }),
+		"no key":                  full(func(h http.Header) { h.Del("Sec-Websocket-Key") }),
+		"key not base64":          full(func(h http.Header) { h.Set("Sec-Websocket-Key", "not a key!") }),
+		"key of 15 bytes":         full(func(h http.Header) { h.Set("Sec-Websocket-Key", "dGhlIHNhbXBsZSBub25j") }),
+		"key of 17 bytes":         full(func(h http.Header) { h.Set("Sec-Websocket-Key", "dGhlIHNhbXBsZSBub25jZXg=") }),
+		"key without its padding": full(func(h http.Header) { h.Set("Sec-Websocket-Key", "dGhlIHNhbXBsZSBub25jZQ") }),
+	} {
+		wantError(t, "handshake with "+what, s.c.do(t, "GET", path, nil, h), protocol.CodeBadRequest)
+	}
+	wantError(t, "GET after refused handshakes", s.c.read(t, sid), protocol.CodeNotFound)
 }
 
 func (s *suite) ready(t *testing.T) {

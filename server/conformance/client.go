@@ -21,6 +21,10 @@ import (
 type client struct {
 	tg   Target
 	http *http.Client
+	// webOnly is set when the target's app does not allow native
+	// receivers: a listen then carries Target.Origin unless it asks for
+	// none (listenOpts.native).
+	webOnly bool
 }
 
 func newClient(tg Target) *client {
@@ -132,6 +136,7 @@ type listenOpts struct {
 	header http.Header // e.g. an Origin
 	raw    string      // a whole raw query, replacing the above
 	ua     string
+	native bool // no origin parameter even when the app is web-only
 }
 
 func (c *client) listenURL(sid string, o listenOpts) string {
@@ -147,8 +152,12 @@ func (c *client) listenURL(sid string, o listenOpts) string {
 	if o.ttl != "" {
 		u += "&ttl=" + protocol.QueryEscape(o.ttl)
 	}
-	if o.origin != "" {
-		u += "&origin=" + protocol.QueryEscape(o.origin)
+	origin := o.origin
+	if origin == "" && c.webOnly && !o.native && app == c.tg.App {
+		origin = c.tg.Origin
+	}
+	if origin != "" {
+		u += "&origin=" + protocol.QueryEscape(origin)
 	}
 	if o.resume != "" {
 		u += "&resume=" + protocol.QueryEscape(o.resume)

@@ -46,6 +46,10 @@ type Target struct {
 	// UnknownApp is a well-formed app id the relay does not have. Default
 	// "no-such-app".
 	UnknownApp string
+	// WebOnlyApp is, if set, a configured app whose native_receivers is
+	// false, with Origin among its origins: a listen for it without an
+	// origin parameter must get origin_denied (RunNativeReceivers).
+	WebOnlyApp string
 	// MaxSealedSize is the relay's body cap. Default 16384.
 	MaxSealedSize int
 	// AckWait is how long the relay waits for an ack. Default 10 s.
@@ -103,14 +107,15 @@ func Run(t *testing.T, tg Target) {
 	tg = tg.withDefaults(t)
 	c := newClient(tg)
 	t.Cleanup(c.close)
+	a := c.do(t, "GET", protocol.AppPath(tg.App), nil, nil)
+	cfg, err := protocol.ParseAppConfig(a.body)
+	if a.status != 200 || err != nil {
+		t.Fatalf("conformance: GET %s: %d %s (%v)", protocol.AppPath(tg.App), a.status, a.body, err)
+	}
 	if tg.AppName == "" {
-		a := c.do(t, "GET", protocol.AppPath(tg.App), nil, nil)
-		cfg, err := protocol.ParseAppConfig(a.body)
-		if a.status != 200 || err != nil {
-			t.Fatalf("conformance: GET %s: %d %s (%v)", protocol.AppPath(tg.App), a.status, a.body, err)
-		}
 		tg.AppName = cfg.Name
 	}
+	c.webOnly = !cfg.NativeReceivers
 	s := &suite{tg: tg, c: c}
 	// The slow checks first, so they run while the fast ones do.
 	t.Run("Expiry", s.expiry)
@@ -122,6 +127,11 @@ func Run(t *testing.T, tg Target) {
 	t.Run("UnknownSession", s.unknownSession)
 	t.Run("ListenParams", s.listenParams)
 	t.Run("Origins", s.origins)
+	t.Run("OriginsNormalised", s.originsNormalised)
+	t.Run("Handshake", s.handshake)
+	if tg.WebOnlyApp != "" {
+		t.Run("NativeReceivers", s.nativeReceivers)
+	}
 	t.Run("Ready", s.ready)
 	t.Run("ReadAndScanned", s.readAndScanned)
 	t.Run("Deliver", s.deliver)
@@ -146,6 +156,21 @@ func RunRateLimits(t *testing.T, tg Target) {
 	s := &suite{tg: tg, c: c}
 	t.Run("Sender", s.rateLimitSender)
 	t.Run("Listen", s.rateLimitListen)
+}
+
+// RunNativeReceivers checks Target.WebOnlyApp, an app whose
+// native_receivers is false: GET /v1/apps/{app} says so, a listen without
+// an origin parameter gets origin_denied with a message that names
+// native_receivers, and a listen with Target.Origin is accepted.
+func RunNativeReceivers(t *testing.T, tg Target) {
+	tg = tg.withDefaults(t)
+	if tg.WebOnlyApp == "" {
+		t.Fatal("conformance: RunNativeReceivers needs Target.WebOnlyApp")
+	}
+	c := newClient(tg)
+	t.Cleanup(c.close)
+	s := &suite{tg: tg, c: c}
+	s.nativeReceivers(t)
 }
 
 type suite struct {

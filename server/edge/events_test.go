@@ -52,7 +52,7 @@ func TestEvents(t *testing.T) {
 	route := func(method, path, query string) Routed {
 		t.Helper()
 		return rl.Route(Request{Method: method, Path: path, RawQuery: query, Base: "http://127.0.0.1:8787",
-			Connection: "Upgrade", Upgrade: "websocket", WSVersion: "13", WSKey: "k", IP: "192.0.2.1",
+			Connection: "Upgrade", Upgrade: "websocket", WSVersion: "13", WSKey: "dGhlIHNhbXBsZSBub25jZQ==", IP: "192.0.2.1",
 			UserAgent: strings.Repeat("u", 600)})
 	}
 

@@ -11,10 +11,11 @@ import (
 
 // TestServerPassesConformance runs the conformance suite against the
 // in-process relay, so `go test -race` sees the relay under the suite's
-// load.
+// load: the demo app, and an app that does not allow native receivers.
 func TestServerPassesConformance(t *testing.T) {
-	srv := relaytest.NewServer(t, server.Config{NoRateLimit: true})
-	conformance.Run(t, conformance.Target{URL: srv.URL(), Race: 300})
+	web := server.App{ID: "web", Name: "Web only", Origins: []string{"http://localhost:3000"}}
+	srv := relaytest.NewServer(t, server.Config{NoRateLimit: true, Apps: []server.App{server.DemoApp(), web}})
+	conformance.Run(t, conformance.Target{URL: srv.URL(), Race: 300, WebOnlyApp: web.ID})
 }
 
 func TestCloseStopsServing(t *testing.T) {

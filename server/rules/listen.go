@@ -43,7 +43,7 @@ type Listener struct {
 	SID    string
 	App    *App
 	TTL    time.Duration // the ttl parameter, or the app's
-	Origin string
+	Origin string        // the origin parameter in protocol.NormalizeOrigin's form; empty for a native receiver
 	Resume string
 }
 
@@ -71,16 +71,33 @@ func CheckListen(l Listen, apps Apps) (Listener, *protocol.Error) {
 		}
 		ttl = d
 	}
-	if l.Origin != "" && !app.AllowsOrigin(l.Origin) {
-		return Listener{}, newError(protocol.CodeOriginDenied, "origin is not one of the app's origins")
+	origin := l.Origin
+	if origin == "" && !app.NativeReceivers {
+		return Listener{}, newError(protocol.CodeOriginDenied, NativeReceiversDenied(app.ID))
+	}
+	if origin != "" {
+		n, err := protocol.NormalizeOrigin(origin)
+		if err != nil {
+			return Listener{}, newError(protocol.CodeOriginDenied, "the origin parameter is not an origin: "+err.Error())
+		}
+		if origin = n; !app.AllowsOrigin(origin) {
+			return Listener{}, newError(protocol.CodeOriginDenied, "origin "+origin+" is not one of the app's origins")
+		}
 	}
 	if l.OriginHeader != "" && !app.AllowsWidgetOrigin(l.OriginHeader, l.RelayOrigin) {
 		return Listener{}, newError(protocol.CodeOriginDenied, "the page's Origin may not listen for this app")
 	}
 	if !l.Handshake {
-		return Listener{}, newError(protocol.CodeBadRequest, "listen is a WebSocket (RFC 6455, version 13)")
+		return Listener{}, newError(protocol.CodeBadRequest, "not a WebSocket handshake: a listen needs Connection: Upgrade, Upgrade: websocket, Sec-WebSocket-Version: 13 and a Sec-WebSocket-Key of 16 bytes in base64 (RFC 6455)")
 	}
-	return Listener{SID: l.SID, App: app, TTL: ttl, Origin: l.Origin, Resume: l.Resume}, nil
+	return Listener{SID: l.SID, App: app, TTL: ttl, Origin: origin, Resume: l.Resume}, nil
+}
+
+// NativeReceiversDenied is the message of the origin_denied a listen
+// without a page origin gets when app does not allow native receivers.
+func NativeReceiversDenied(app string) string {
+	return `app "` + app + `" does not allow native receivers (a listen without a page origin, such as scanin receive or a native app): ` +
+		`set "native_receivers": true in the app's entry of the relay's config file to allow them`
 }
 
 // CheckNewSession is the listen's answer when the relay holds no session
@@ -122,10 +139,31 @@ func NewRequester(ip, userAgent, origin string) protocol.Requester {
 // WebSocket handshake (RFC 6455, version 13): a Connection header with the
 // token upgrade, an Upgrade header with the token websocket (tokens are
 // compared case-insensitively, in comma-separated lists, over every value
-// of the header), Sec-WebSocket-Version 13 and a Sec-WebSocket-Key. The
-// transport checks the HTTP version (1.1 or later) itself.
+// of the header), Sec-WebSocket-Version 13 and a Sec-WebSocket-Key that is
+// 16 bytes in base64 (RFC 6455 4.1), as a WebSocket library would refuse
+// otherwise, after the relay's checks, without the relay's JSON error. The
+// transport checks the HTTP version (1.1 or later) itself, and passes an
+// empty key when the request has more than one.
 func WebSocketHandshake(connection, upgrade []string, version, key string) bool {
-	return hasToken(connection, "upgrade") && hasToken(upgrade, "websocket") && version == "13" && key != ""
+	return hasToken(connection, "upgrade") && hasToken(upgrade, "websocket") && version == "13" && validKey(key)
+}
+
+// validKey reports whether a Sec-WebSocket-Key is the base64 of 16 bytes,
+// surrounding white space aside.
+// 16 bytes are 22 base64 characters and "==" (as encoding/base64's
+// StdEncoding reads them).
+func validKey(key string) bool {
+	key = strings.TrimSpace(key)
+	if len(key) != 24 || key[22:] != "==" {
+		return false
+	}
+	for i := 0; i < 22; i++ {
+		c := key[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '+' || c == '/') {
+			return false
+		}
+	}
+	return true
 }
 
 func hasToken(values []string, token string) bool {

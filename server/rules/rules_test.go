@@ -18,7 +18,7 @@ const (
 func testApps() Apps {
 	return NewApps([]App{
 		{ID: "shop", Name: "Shop", Origins: []string{"https://shop.example", "http://localhost:*"},
-			WidgetOrigins: []string{"https://widget.shop.example"}, TTL: 90},
+			WidgetOrigins: []string{"https://widget.shop.example"}, TTL: 90, NativeReceivers: true},
 		{ID: "bare", Name: "Bare", Origins: []string{"https://bare.example"}, LinkBase: "https://bare.example/app"},
 	}, 45*time.Second)
 }
@@ -161,7 +161,7 @@ func TestCheckListen(t *testing.T) {
 		{"ttl", with(func(l *Listen) { l.TTL = []string{"15"} }), "", 15 * time.Second},
 		{"ttl 300", with(func(l *Listen) { l.TTL = []string{"300"} }), "", 300 * time.Second},
 		{"ttl leading zeros", with(func(l *Listen) { l.TTL = []string{"0060"} }), "", 60 * time.Second},
-		{"app default ttl", with(func(l *Listen) { l.App = "bare" }), "", 45 * time.Second},
+		{"app default ttl", with(func(l *Listen) { l.App, l.Origin = "bare", "https://bare.example" }), "", 45 * time.Second},
 		{"page origin", with(func(l *Listen) { l.Origin = "https://shop.example" }), "", 90 * time.Second},
 		{"widget origin", with(func(l *Listen) { l.OriginHeader = "https://widget.shop.example" }), "", 90 * time.Second},
 		{"relay origin", with(func(l *Listen) { l.OriginHeader = relayBase }), "", 90 * time.Second},
@@ -183,6 +183,10 @@ func TestCheckListen(t *testing.T) {
 		{"foreign Origin", with(func(l *Listen) { l.OriginHeader = "https://evil.example" }), protocol.CodeOriginDenied, 0},
 		{"page origin as Origin", with(func(l *Listen) { l.OriginHeader = "https://shop.example" }), protocol.CodeOriginDenied, 0},
 		{"not a handshake", with(func(l *Listen) { l.Handshake = false }), protocol.CodeBadRequest, 0},
+		{"native receiver of a web-only app", with(func(l *Listen) { l.App = "bare" }), protocol.CodeOriginDenied, 0},
+		{"origin port out of range", with(func(l *Listen) { l.Origin = "http://localhost:99999" }), protocol.CodeOriginDenied, 0},
+		{"origin port with a leading zero", with(func(l *Listen) { l.Origin = "http://localhost:0080" }), protocol.CodeOriginDenied, 0},
+		{"origin with a path", with(func(l *Listen) { l.Origin = "https://shop.example/" }), protocol.CodeOriginDenied, 0},
 
 		// docs/protocol.md 6.3's order: the first failing check answers.
 		{"bad sid before unknown app", with(func(l *Listen) { l.SID, l.App = "x", "other" }), protocol.CodeBadRequest, 0},
@@ -199,6 +203,28 @@ func TestCheckListen(t *testing.T) {
 			got.Origin != c.l.Origin || got.Resume != c.l.Resume {
 			t.Errorf("%s: %+v, want ttl %v", c.what, got, c.ttl)
 		}
+	}
+
+	// The listener's origin is the normalised one: the phone is shown what
+	// the browser would send.
+	for in, want := range map[string]string{
+		"HTTPS://Shop.Example:443": "https://shop.example",
+		"http://LOCALHOST:80":      "http://localhost",
+		"http://localhost:8080":    "http://localhost:8080",
+	} {
+		got, err := CheckListen(with(func(l *Listen) { l.Origin = in }), apps)
+		if err != nil || got.Origin != want {
+			t.Errorf("origin %q: %+v, %v; want origin %q", in, got, err, want)
+		}
+	}
+	// The refusal of a native receiver says what to change.
+	_, err := CheckListen(with(func(l *Listen) { l.App = "bare" }), apps)
+	if err == nil || !strings.Contains(err.Message, `"native_receivers": true`) || !strings.Contains(err.Message, `"bare"`) {
+		t.Errorf("native receiver of bare: %v, want a message naming the app and native_receivers", err)
+	}
+	_, err = CheckListen(with(func(l *Listen) { l.Origin = "http://localhost:99999" }), apps)
+	if err == nil || !strings.Contains(err.Message, "out of range") {
+		t.Errorf("origin :99999: %v, want a message that says the port is out of range", err)
 	}
 }
 
@@ -392,6 +418,12 @@ func TestWebSocketHandshake(t *testing.T) {
 		{"version 8", up, ws, "8", key, false},
 		{"no version", up, ws, "", key, false},
 		{"no key", up, ws, "13", "", false},
+		{"key with spaces", up, ws, "13", " " + key + " ", true},
+		{"key not base64", up, ws, "13", "not a key!", false},
+		{"key of 15 bytes", up, ws, "13", "dGhlIHNhbXBsZSBub25j", false},
+		{"key of 17 bytes", up, ws, "13", "dGhlIHNhbXBsZSBub25jZXg=", false},
+		{"key without padding", up, ws, "13", "dGhlIHNhbXBsZSBub25jZQ", false},
+		{"key in base64url", up, ws, "13", "-_-_-_-_-_-_-_-_-_-_-w==", false},
 	} {
 		if got := WebSocketHandshake(c.connection, c.upgrade, c.version, c.key); got != c.want {
 			t.Errorf("%s: %v, want %v", c.what, got, c.want)
