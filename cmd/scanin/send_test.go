@@ -34,7 +34,7 @@ func TestTokenArrivesIntact(t *testing.T) {
 	}
 	r := scanin(t, "", "send", "--link", link.Link, "--data-file", file, "--yes", "--device-name", "test box")
 	wantExit(t, "send", r, sendOK)
-	for _, want := range []string{"Sign in to Demo", "(demo)", "scanin terminal on", "127.0.0.1", "same network", "Time left:", "Delivered"} {
+	for _, want := range []string{"Sign in to Demo", "(demo)", "scanin terminal on", "127.0.0.1", "same network", "Time left:", "Signed in: the browser has it"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("send's output lacks %q:\n%s", want, r.stdout)
 		}
