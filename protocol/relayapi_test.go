@@ -9,51 +9,10 @@ import (
 	"testing"
 )
 
+// TestOriginAllowed checks what testdata/origins.json (TestOriginTable,
+// shared with embed.js's copy of the rule) does not: nil patterns, and
+// AppConfig.AllowsOrigin.
 func TestOriginAllowed(t *testing.T) {
-	patterns := []string{"https://shop.example", "http://localhost:*", "https://Staging.Shop.Example:8443", "https://*.wild.example"}
-	for origin, want := range map[string]bool{
-		"https://shop.example":              true,
-		"HTTPS://SHOP.EXAMPLE":              true,
-		"https://staging.shop.example:8443": true,
-		"http://localhost":                  true,
-		"http://localhost:1":                true,
-		"http://localhost:8080":             true,
-		"http://localhost:65535":            true,
-		"http://LocalHost:3000":             true,
-
-		"":                                  false,
-		"null":                              false,
-		"https://shop.example:443":          true,  // the default port, as browsers drop it
-		"https://shop.example:0443":         false, // a leading zero
-		"https://shop.example:8443":         false,
-		"http://localhost:080":              false,
-		"http://localhost:99999":            false,
-		"https://shop.example/":             false,
-		"http://shop.example":               false,
-		"https://shop.example.evil.com":     false,
-		"https://evilshop.example":          false,
-		"https://sub.shop.example":          false,
-		"https://staging.shop.example":      false,
-		"https://staging.shop.example:8444": false,
-		"https://localhost:8080":            false, // the wildcard keeps the scheme
-		"http://localhost.evil.com:80":      false,
-		"http://localhost.evil.com":         false,
-		"http://localhostevil.com:80":       false,
-		"http://localhost:":                 false,
-		"http://localhost:80a":              false,
-		"http://localhost:8080/path":        false,
-		"http://localhost:8080@evil.com":    false,
-		"http://localhost:123456":           false,
-		"http://localhost:-1":               false,
-		"http://localhost:*":                false, // a pattern is not an origin
-		"http://evil.com#http://localhost":  false,
-		"https://a.wild.example":            false, // no host wildcards
-		"https://*.wild.example":            false, // a host wildcard is no origin, nor a pattern
-	} {
-		if got := OriginAllowed(patterns, origin); got != want {
-			t.Errorf("OriginAllowed(%q) = %v, want %v", origin, got, want)
-		}
-	}
 	if OriginAllowed(nil, "https://shop.example") {
 		t.Error("no patterns allowed an origin")
 	}
