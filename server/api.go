@@ -24,7 +24,9 @@ func (rl *Relay) routes() http.Handler {
 	mux.HandleFunc("GET /v1/apps/{app}", rl.serveApp)
 	mux.HandleFunc("/v1/", rl.serveNotFound)
 	mux.HandleFunc("GET /healthz", rl.serveHealth)
-	mux.HandleFunc("GET /metrics", rl.serveMetrics)
+	if !rl.cfg.SeparateMetrics {
+		mux.Handle("GET /metrics", rl.metrics.handler)
+	}
 	mux.HandleFunc("GET /link", rl.serveLink)
 	mux.HandleFunc("GET /favicon.ico", rl.serveFavicon)
 	mux.HandleFunc("GET /favicon.svg", rl.serveFavicon)

@@ -39,6 +39,10 @@ type Config struct {
 	// NoRateLimit turns the per-client-IP rate limits off, for benchmarks
 	// and tests that make many sessions from one address.
 	NoRateLimit bool
+	// SeparateMetrics takes /metrics off Handler, so it is not public: the
+	// caller serves MetricsHandler on a listener of its own (scanin relay
+	// --metrics-addr).
+	SeparateMetrics bool
 }
 
 // Limits are the relay's limits. A zero field means docs/protocol.md's default

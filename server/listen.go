@@ -211,13 +211,13 @@ func (rl *Relay) serveListen(w http.ResponseWriter, r *http.Request) {
 		rl.rcvGroup.Done()
 		return
 	}
-	rl.metrics.listeners.Add(1)
+	rl.metrics.listeners.Inc()
 	// Read on a fresh goroutine and let this one, with net/http's request
 	// state on its stack, end: a receiver may wait for minutes, and what
 	// it holds meanwhile is most of the relay's memory per receiver.
 	go func() {
 		defer rl.rcvGroup.Done()
-		defer rl.metrics.listeners.Add(-1)
+		defer rl.metrics.listeners.Dec()
 		rl.readFrames(rcv, sid)
 	}()
 }
@@ -285,8 +285,8 @@ func (rl *Relay) attach(rcv *receiver, sid, resume string, app *App, ttl time.Du
 	}
 	e.timer = time.AfterFunc(ttl, func() { rl.expire(sid) })
 	e.rcv = rcv
+	rl.metrics.sessions.Inc() // before ready: a receiver that has it sees the session counted
 	rl.apply(e, s.Start(now))
-	rl.metrics.sessions.Add(1)
 	rl.log.Info("session started", "sid_hash", sidHash(sid), "app", app.ID, "ttl_s", int(ttl/time.Second))
 	return nil
 }

@@ -69,12 +69,12 @@ func New(cfg Config, logger *slog.Logger) (*Relay, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	rl := &Relay{
-		cfg:     cfg,
-		limits:  cfg.Limits.withDefaults(),
-		log:     logger,
-		store:   newStore(),
-		metrics: newMetrics(),
+		cfg:    cfg,
+		limits: cfg.Limits.withDefaults(),
+		log:    logger,
+		store:  newStore(),
 	}
+	rl.metrics = newMetrics(rl.live.Load)
 	rl.rules = session.Rules{AckWait: rl.limits.AckWait}
 	rl.bufs.New = func() any {
 		b := make([]byte, 0, 2048) // a sealed frame of a typical message fits
@@ -109,7 +109,8 @@ func New(cfg Config, logger *slog.Logger) (*Relay, error) {
 }
 
 // Handler serves the Relay API, the widget files, /link, /healthz and
-// /metrics.
+// /metrics (MetricsHandler), unless Config.SeparateMetrics takes /metrics
+// off it.
 func (rl *Relay) Handler() http.Handler { return rl.handler }
 
 // Shutdown stops the relay gracefully: it stops taking sessions (/healthz
@@ -206,7 +207,7 @@ func (rl *Relay) apply(e *entry, o session.Outcome) {
 	}
 	// The counters first: a sender who has its answer finds them counted.
 	if o.Latency > 0 {
-		rl.metrics.latency.observe(o.Latency)
+		rl.metrics.latency.Observe(o.Latency.Seconds())
 	}
 	if o.Ended {
 		rl.live.Add(-1)

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"reflect"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync"
@@ -429,17 +430,76 @@ func TestMetrics(t *testing.T) {
 	if !strings.HasPrefix(h.Get("Content-Type"), "text/plain; version=0.0.4") {
 		t.Errorf("Content-Type %q", h.Get("Content-Type"))
 	}
+	wantMetrics(t, b)
+	if cc := h.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("Cache-Control %q, want no-store", cc)
+	}
+}
+
+// wantMetrics checks a scrape after TestMetrics' traffic: the relay's own
+// metrics, with every label value, and the Go runtime's and the process's.
+func wantMetrics(t *testing.T, b []byte) {
+	t.Helper()
 	for _, line := range []string{
 		"scanin_live_sessions 1",
+		"scanin_sessions_total 2",
 		`scanin_handoffs_total{outcome="delivered"} 1`,
+		`scanin_handoffs_total{outcome="denied"} 0`,
+		`scanin_handoffs_total{outcome="pending"} 0`,
+		`scanin_handoffs_total{outcome="rejected"} 0`,
 		`scanin_errors_total{code="bad_request"} 1`,
+		`scanin_errors_total{code="rate_limited"} 0`,
 		"scanin_delivery_latency_seconds_count 1",
 		`scanin_delivery_latency_seconds_bucket{le="+Inf"} 1`,
+		`scanin_delivery_latency_seconds_bucket{le="300"} 1`,
+		"# TYPE scanin_handoffs_total counter",
+		"# TYPE scanin_delivery_latency_seconds histogram",
+		"# TYPE scanin_live_sessions gauge",
 	} {
 		if !strings.Contains(string(b), line+"\n") {
 			t.Errorf("metrics lack %q:\n%s", line, b)
 		}
 	}
+	// Operators' usual runtime and process metrics, with a value.
+	for _, name := range []string{"scanin_listeners", "go_goroutines", "go_memstats_heap_alloc_bytes", "go_gc_duration_seconds_count", "process_open_fds", "process_resident_memory_bytes"} {
+		if !regexp.MustCompile(`(?m)^` + name + ` [0-9.e+]+$`).Match(b) {
+			t.Errorf("metrics lack %s:\n%s", name, b)
+		}
+	}
+}
+
+// TestSeparateMetrics: with Config.SeparateMetrics the public handler has
+// no /metrics, and MetricsHandler, served on a listener of its own, has
+// the same metrics.
+func TestSeparateMetrics(t *testing.T) {
+	tr := newTestRelay(t, Config{NoRateLimit: true, SeparateMetrics: true})
+	metricsSrv := httptest.NewServer(tr.rl.MetricsHandler())
+	t.Cleanup(metricsSrv.Close)
+	sid := protocol.NewSessionID()
+	conn, _ := tr.listen(t, sid, "app=demo")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tr.do(t, "POST", protocol.SessionPath(sid), bytes.Repeat([]byte{1}, 64), nil)
+	}()
+	readFrame(t, conn)
+	sendFrame(t, conn, protocol.Frame{Type: protocol.FrameAck})
+	<-done
+	tr.do(t, "GET", protocol.SessionPath("bad"), nil, nil)
+	tr.listen(t, protocol.NewSessionID(), "app=demo")
+	if st, _, b := tr.do(t, "GET", "/metrics", nil, nil); st != http.StatusNotFound {
+		t.Errorf("public /metrics: %d %s, want 404", st, b)
+	}
+	resp, err := http.Get(metricsSrv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("metrics listener: %d %s", resp.StatusCode, b)
+	}
+	wantMetrics(t, b)
 }
 
 func TestAppConfigAndTrustedProxy(t *testing.T) {

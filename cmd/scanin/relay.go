@@ -33,6 +33,7 @@ type relayFlags struct {
 	acmeDomain, acmeDir         string
 	acmeCache, acmeEmail        string
 	acmeHTTPAddr, acmeCARoots   string
+	metricsAddr                 string
 }
 
 // runRelay runs the relay until ctx is cancelled (SIGINT or SIGTERM), then
@@ -57,6 +58,7 @@ func runRelay(ctx context.Context, args []string, io stdio) int {
 	fs.StringVar(&f.acmeCache, "acme-cache", "", "`directory` keeping the ACME account key and certificates across restarts\n(default $STATE_DIRECTORY/acme under systemd, else the user's cache directory's scanin/acme)")
 	fs.StringVar(&f.acmeEmail, "acme-email", "", "contact `address` the ACME CA may write to about the certificate")
 	fs.StringVar(&f.acmeHTTPAddr, "acme-http-addr", ":80", "`host:port` answering the CA's HTTP-01 challenges (and redirecting the rest to https); empty: TLS-ALPN-01 on --addr only")
+	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve /metrics on this `host:port` of its own instead of on --addr, so it need not be public")
 	fs.StringVar(&f.acmeCARoots, "acme-ca-roots", "", "PEM `file` of the root certificates to trust for the ACME CA's own HTTPS (a private ACME server; default: the system's)")
 	if exit, done := parseFlags(fs, args, io, "Usage: scanin relay [flags]\n\nRuns the relay: the Relay API of docs/protocol.md, the widget files, /link,\n/healthz and /metrics. Phones need it on HTTPS: --tls-cert and --tls-key,\n--acme-domain, or a TLS reverse proxy and --public-url (docs/deploy.md).", ""); done {
 		return exit
@@ -95,6 +97,7 @@ func runRelay(ctx context.Context, args []string, io stdio) int {
 		}
 	}
 	cfg.NoRateLimit = f.noRateLimit
+	cfg.SeparateMetrics = f.metricsAddr != ""
 
 	// Where phones reach the relay: checked before anything listens.
 	secure := f.tlsCert != "" || f.acmeDomain != ""
@@ -146,10 +149,19 @@ func runRelay(ctx context.Context, args []string, io stdio) int {
 	if err != nil {
 		return fail(err)
 	}
-	var acmeLn net.Listener
+	var acmeLn, metricsLn net.Listener
 	if acmeHTTP != nil {
 		if acmeLn, err = listen("acme-http-addr", f.acmeHTTPAddr); err != nil {
 			ln.Close()
+			return fail(err)
+		}
+	}
+	if f.metricsAddr != "" {
+		if metricsLn, err = listen("metrics-addr", f.metricsAddr); err != nil {
+			ln.Close()
+			if acmeLn != nil {
+				acmeLn.Close()
+			}
 			return fail(err)
 		}
 	}
@@ -158,7 +170,7 @@ func runRelay(ctx context.Context, args []string, io stdio) int {
 		scheme = "https"
 	}
 	base := scheme + "://" + ln.Addr().String()
-	if f.publicURL == "" && f.tlsCert != "" {
+	if f.publicURL == "" && f.acmeDomain == "" && (f.tlsCert != "" || strings.HasSuffix(f.addr, ":0")) {
 		cfg.PublicURL = base // the port a port 0 picked
 	}
 	logger := slog.New(slog.NewJSONHandler(io.err, nil))
@@ -168,10 +180,13 @@ func runRelay(ctx context.Context, args []string, io stdio) int {
 		if acmeLn != nil {
 			acmeLn.Close()
 		}
+		if metricsLn != nil {
+			metricsLn.Close()
+		}
 		return fail(err)
 	}
 	servers := []*http.Server{newHTTPServer(relay.Handler(), logger)}
-	served := make(chan error, 2)
+	served := make(chan error, 3)
 	if tlsCfg != nil {
 		servers[0].TLSConfig = tlsCfg
 		go func() { served <- servers[0].ServeTLS(ln, "", "") }()
@@ -183,6 +198,14 @@ func runRelay(ctx context.Context, args []string, io stdio) int {
 		servers = append(servers, s)
 		go func() { served <- s.Serve(acmeLn) }()
 		fmt.Fprintf(io.out, "scanin relay: ACME HTTP-01 challenges on http://%s\n", acmeLn.Addr())
+	}
+	if metricsLn != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", relay.MetricsHandler())
+		s := newHTTPServer(mux, logger)
+		servers = append(servers, s)
+		go func() { served <- s.Serve(metricsLn) }()
+		fmt.Fprintf(io.out, "scanin relay: metrics on http://%s/metrics\n", metricsLn.Addr())
 	}
 	logger.Info("relay listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "rate_limit", !cfg.NoRateLimit, "tls", secure)
 	if f.acmeDomain != "" {
