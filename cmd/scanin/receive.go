@@ -318,7 +318,12 @@ func describeReceiveFailure(err error, relay, app string) (code, line string) {
 	if perr.Message != "" {
 		line += ": " + perr.Message
 	}
-	return string(perr.Code), line + "; " + receiveHint(perr.Code, relay, app)
+	hint := receiveHint(perr.Code, relay, app)
+	if perr.Code == protocol.CodeOriginDenied && strings.Contains(perr.Message, "native_receivers") {
+		// The relay named the setting already: say only who can change it.
+		hint = "ask the relay's operator for that, or sign in from the app's web page"
+	}
+	return string(perr.Code), line + "; " + hint
 }
 
 // receiveHint says what to do about a relay's refusal.

@@ -168,6 +168,11 @@ func TestReceiveFailureLines(t *testing.T) {
 		}
 		wantOneLine(t, string(c), "scanin receive: "+line, "scanin receive: the relay refused: "+string(c)+": the relay's own words; ", receiveHint(c, relay, app))
 	}
+	// A relay that names the setting itself is not told twice.
+	const named = `app "shop" does not allow native receivers: set "native_receivers": true`
+	_, line := describeReceiveFailure(&protocol.Error{Code: protocol.CodeOriginDenied, Message: named}, relay, app)
+	wantOneLine(t, "named", "scanin receive: "+line, "scanin receive: the relay refused: origin_denied: "+named+"; ",
+		"ask the relay's operator for that, or sign in from the app's web page")
 	code, line := describeReceiveFailure(errors.New("failed to listen: dial tcp: connection refused"), relay, app)
 	if code != "error" {
 		t.Errorf("a network error's code is %q, want error", code)
