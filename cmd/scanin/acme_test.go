@@ -27,7 +27,8 @@ import (
 // pebble, built from its Go module (a tool in go.mod), on loopback. Pebble
 // really validates: it looks relay.example up in a DNS server of the
 // test's, which answers 127.0.0.1, and completes a TLS-ALPN-01 challenge
-// against the relay's --addr. Nothing needs root or port 80 or 443.
+// against the relay's --addr, or an HTTP-01 challenge against its
+// --acme-http-addr. Nothing needs root or port 80 or 443.
 
 const acmeDomain = "relay.example"
 
@@ -222,6 +223,25 @@ func fetchAsDomain(t *testing.T, addr, path string, roots *x509.CertPool) *http.
 	return resp
 }
 
+// TestRelayACMEHTTP01: where the CA cannot reach --addr (TLS-ALPN-01
+// fails), the relay gets its certificate by HTTP-01 on --acme-http-addr.
+func TestRelayACMEHTTP01(t *testing.T) {
+	t.Parallel()
+	relayPort, httpPort := freePort(t), freePort(t)
+	pebble := startPebble(t, freePort(t), httpPort) // TLS-ALPN-01 checks reach nothing
+	relayAddr := "127.0.0.1:" + strconv.Itoa(relayPort)
+	startServer(t, nil, "scanin relay: listening on ", "relay", "--addr", relayAddr,
+		"--acme-domain", acmeDomain, "--acme-dir", pebble.dir, "--acme-ca-roots", pebble.roots,
+		"--acme-cache", t.TempDir(), "--acme-http-addr", "127.0.0.1:"+strconv.Itoa(httpPort))
+	resp := fetchAsDomain(t, relayAddr, "/healthz", pebble.pebbleRoot(t))
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz over ACME TLS: %s", resp.Status)
+	}
+	if leaf := resp.TLS.PeerCertificates[0]; !strings.Contains(leaf.Issuer.CommonName, "Pebble") || leaf.VerifyHostname(acmeDomain) != nil {
+		t.Errorf("the served certificate is for %v from %q, want %s from pebble", leaf.DNSNames, leaf.Issuer.CommonName, acmeDomain)
+	}
+}
+
 // TestRelayACME: scanin relay --acme-domain gets its certificate from an
 // ACME CA, validated by TLS-ALPN-01, serves the relay with it, answers
 // HTTP-01 paths and redirects the rest to https on --acme-http-addr, and
@@ -229,7 +249,7 @@ func fetchAsDomain(t *testing.T, addr, path string, roots *x509.CertPool) *http.
 func TestRelayACME(t *testing.T) {
 	t.Parallel()
 	relayPort, httpPort := freePort(t), freePort(t)
-	pebble := startPebble(t, relayPort, httpPort)
+	pebble := startPebble(t, relayPort, freePort(t)) // HTTP-01 checks reach nothing
 	cache := t.TempDir()
 	relayAddr := "127.0.0.1:" + strconv.Itoa(relayPort)
 	args := []string{"relay", "--addr", relayAddr,

@@ -141,7 +141,7 @@ func runRelay(ctx context.Context, args []string, io stdio) int {
 		}
 		tlsCfg = acmeTLSConfig(m, f.acmeDomain)
 		if f.acmeHTTPAddr != "" {
-			acmeHTTP = m.HTTPHandler(nil)
+			acmeHTTP = withoutHostPort(m.HTTPHandler(nil))
 		}
 	}
 
@@ -323,4 +323,19 @@ func unspecifiedHost(addr string) bool {
 	}
 	ip, err := netip.ParseAddr(host)
 	return host == "" || (err == nil && ip.IsUnspecified())
+}
+
+// withoutHostPort strips the port from a request's Host before h sees it:
+// autocert checks the Host of an HTTP-01 challenge against the domain, and
+// a CA that checks another port than 80 (a test or private CA) sends
+// "relay.example:PORT".
+func withoutHostPort(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if host, _, err := net.SplitHostPort(r.Host); err == nil {
+			r2 := *r
+			r2.Host = host
+			r = &r2
+		}
+		h.ServeHTTP(w, r)
+	})
 }
