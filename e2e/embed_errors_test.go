@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -298,14 +299,30 @@ func TestEmbedErrors(t *testing.T) {
 }
 
 // TestEmbedErrorBoxThemes: the message is readable on a light and a dark
-// page: dark text on a light box, or light text on a dark one.
+// page: dark text on a light box, or light text on a dark one. The theme
+// option decides, or else the visitor's prefers-color-scheme.
 func TestEmbedErrorBoxThemes(t *testing.T) {
 	t.Parallel()
 	pages := newEmbedPages(t)
-	for _, theme := range []string{"light", "dark"} {
-		t.Run(theme, func(t *testing.T) {
+	for _, tc := range []struct{ name, option, scheme, want string }{
+		{"light", "light", "dark", "light"},
+		{"dark", "dark", "light", "dark"},
+		{"auto/dark", "auto", "dark", "dark"},
+		{"auto/light", "", "light", "light"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			theme := tc.want
 			ctx := tab(t, true)
-			must(t, ctx, chromedp.Navigate(pages.page(mountPage(`"#login"`, `{app: "nope", theme: "`+theme+`"}`), "")))
+			if _, err := chromedp.Call(ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+				Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: tc.scheme}},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			option := ""
+			if tc.option != "" {
+				option = `, theme: "` + tc.option + `"`
+			}
+			must(t, ctx, chromedp.Navigate(pages.page(mountPage(`"#login"`, `{app: "nope"`+option+`}`), "")))
 			waitFor(t, ctx, "the message", `document.querySelector(".scanin-error") !== null`, 15*time.Second)
 			lum := eval[[]float64](t, ctx, `(() => {
 				const l = (c) => { const [r, g, b] = c.match(/\d+/g).map(Number); return (0.2126*r + 0.7152*g + 0.0722*b) / 255; };
