@@ -105,7 +105,7 @@ export interface ScaninOptions {
   /** The iframe's title, for assistive technology (default "Sign in with your phone"). */
   title?: string;
   /**
-   * Seconds the widget has to show its first code (1..300, default 20);
+   * Seconds the widget has to show its first code (1..300, default 30);
    * then it fails with load_timeout.
    */
   timeout?: number;

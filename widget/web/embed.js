@@ -36,7 +36,7 @@
   const appPattern = /^[a-z0-9][a-z0-9-]{0,31}$/;
   const storageTypes = ["cookie", "localStorage", "sessionStorage"];
   const themes = ["light", "dark", "auto"];
-  const defaultTimeout = 20; // seconds for the frame to show its first code
+  const defaultTimeout = 30; // seconds for the frame to show its first code (800 kB of wasm on slow 3G: ~20 s)
 
   // The options of Scanin.mount, and the storage option's members.
   const optionNames = ["app", "relay", "storage", "ttl", "limit", "verify", "theme", "preload", "title", "timeout", "onResult", "onState"];
