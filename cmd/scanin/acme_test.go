@@ -260,6 +260,10 @@ func TestRelayACME(t *testing.T) {
 	if want := "scanin relay: listening on https://" + relayAddr; line != want {
 		t.Errorf("the relay printed %q, want %q", line, want)
 	}
+	// It gets the certificate when it starts, before anyone visits.
+	waitFor(t, "the relay's log line for its ACME certificate", func() bool {
+		return strings.Contains(relay.stderr.String(), `"msg":"ACME certificate","domain":"relay.example"`)
+	})
 
 	root := pebble.pebbleRoot(t)
 	resp := fetchAsDomain(t, relayAddr, "/healthz", root)

@@ -123,6 +123,7 @@ func runRelay(ctx context.Context, args []string, io stdio) int {
 
 	var tlsCfg *tls.Config
 	var acmeHTTP http.Handler
+	var acmeMgr *autocert.Manager
 	switch {
 	case f.tlsCert != "":
 		cert, err := loadKeyPair(f.tlsCert, f.tlsKey)
@@ -139,6 +140,7 @@ func runRelay(ctx context.Context, args []string, io stdio) int {
 		if err != nil {
 			return fail(err)
 		}
+		acmeMgr = m
 		tlsCfg = acmeTLSConfig(m, f.acmeDomain)
 		if f.acmeHTTPAddr != "" {
 			acmeHTTP = withoutHostPort(m.HTTPHandler(nil))
@@ -208,8 +210,9 @@ func runRelay(ctx context.Context, args []string, io stdio) int {
 		fmt.Fprintf(io.out, "scanin relay: metrics on http://%s/metrics\n", metricsLn.Addr())
 	}
 	logger.Info("relay listening", "addr", ln.Addr().String(), "public_url", cfg.PublicURL, "rate_limit", !cfg.NoRateLimit, "tls", secure)
-	if f.acmeDomain != "" {
+	if acmeMgr != nil {
 		fmt.Fprintf(io.out, "scanin relay: certificate for %s from %s, kept in %s\n", f.acmeDomain, f.acmeDir, f.acmeCache)
+		go prefetchCertificate(acmeMgr, f.acmeDomain, logger)
 	}
 	fmt.Fprintf(io.out, "scanin relay: listening on %s\n", base)
 
@@ -338,4 +341,26 @@ func withoutHostPort(h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// prefetchCertificate asks for the domain's certificate as soon as the
+// relay listens (the CA's challenges need the listeners), so that the first
+// visitor does not wait for it, and a DNS or firewall mistake shows in the
+// log at once. The certificate comes from the cache when it is there.
+func prefetchCertificate(m *autocert.Manager, domain string, logger *slog.Logger) {
+	hello := &tls.ClientHelloInfo{
+		ServerName:   domain,
+		CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256}, // the ECDSA certificate browsers get
+	}
+	cert, err := m.GetCertificate(hello)
+	if err != nil {
+		logger.Error("no ACME certificate yet; the first visit asks again (check that the domain's DNS points here and that the CA reaches --addr on 443 or --acme-http-addr on 80)",
+			"domain", domain, "err", err)
+		return
+	}
+	var notAfter time.Time
+	if cert.Leaf != nil {
+		notAfter = cert.Leaf.NotAfter
+	}
+	logger.Info("ACME certificate", "domain", domain, "not_after", notAfter)
 }
