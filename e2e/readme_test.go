@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -397,5 +399,54 @@ func TestReadmeMatchesEmbed(t *testing.T) {
 		if strings.Contains(b.body, `"#open-app"`) && !strings.Contains(widgetHTML, `id="open-app"`) {
 			t.Errorf("README.md line %d clicks #open-app, which widget.html does not have", b.line)
 		}
+	}
+}
+
+// TestReadmeTestingRecipe follows the README's recipe for an integrator's
+// own end-to-end test: on a phone's user agent, "Open in app" in the
+// widget opens the link in a new window; `scanin send --link … --yes`
+// plays the phone; the page gets the token.
+func TestReadmeTestingRecipe(t *testing.T) {
+	t.Parallel()
+	s := newSite(t)
+	ctx := tab(t, false)
+	_, err := chromedp.Call(ctx, emulation.SetUserAgentOverride, emulation.SetUserAgentOverrideParams{
+		UserAgent: "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Mobile Safari/537.36",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, ctx, chromedp.Navigate(s.pageURL(pageOptions{relay: env.relay.url, app: "shop", storage: "localStorage"})))
+	waitStates(t, ctx, "waiting", 1, 20*time.Second)
+	inWidget[bool](t, ctx, "the Open in app button", `!document.getElementById("open-app").hidden`, 5*time.Second)
+	clickInWidget(t, ctx, "#open-app")
+
+	var link string
+	for deadline := time.Now().Add(10 * time.Second); link == ""; {
+		targets, err := chromedp.Targets(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ti := range targets {
+			if ti.Type == "page" && strings.Contains(ti.URL, "#v=1&") {
+				link = ti.URL
+			}
+		}
+		if link == "" && time.Now().After(deadline) {
+			t.Fatal("Open in app opened no window with a link")
+		}
+		if link == "" {
+			must(t, ctx, chromedp.Poll[chromedp.Void](`true`)) // one animation frame
+		}
+	}
+
+	token := "readme-recipe-token"
+	out, err := exec.Command(env.bin, "send", "--link", link, "--data", token, "--yes").CombinedOutput()
+	if err != nil {
+		t.Fatalf("scanin send --link %s --yes: %v\n%s", link, err, out)
+	}
+	waitFor(t, ctx, "the result", `window.__t.results.length === 1`, 10*time.Second)
+	if got := storedToken(t, ctx, "localStorage"); got != token {
+		t.Fatalf("localStorage holds %q; want %q", got, token)
 	}
 }
