@@ -196,8 +196,10 @@ func TestVerifyJoseAssertion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := make([]byte, 32)
-	k.D.FillBytes(d)
+	d, err := k.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
 	private := map[string]string{"kty": "EC", "crv": "P-256", "x": jwk.X, "y": jwk.Y, "d": b64.EncodeToString(d)}
 
 	f := newFixture(t)
@@ -226,8 +228,10 @@ func TestVerifyJoseAssertion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d384 := make([]byte, 48)
-	k384.D.FillBytes(d384)
+	d384, err := k384.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
 	p384 := map[string]string{"kty": "EC", "crv": "P-384", "x": b64.EncodeToString(pt[1:49]), "y": b64.EncodeToString(pt[49:]), "d": b64.EncodeToString(d384)}
 	c.ID = assertion.NewID()
 	jose(t, map[string]any{"sign": map[string]any{"jwk": p384, "kid": "jose-device", "claims": c, "alg": "ES384"}}, &signed)
