@@ -11,8 +11,11 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/crypto/acme"
@@ -124,6 +127,7 @@ func runRelay(ctx context.Context, args []string, io stdio) int {
 	var tlsCfg *tls.Config
 	var acmeHTTP http.Handler
 	var acmeMgr *autocert.Manager
+	var reload *keyPair
 	switch {
 	case f.tlsCert != "":
 		cert, err := loadKeyPair(f.tlsCert, f.tlsKey)
@@ -133,8 +137,11 @@ func runRelay(ctx context.Context, args []string, io stdio) int {
 		if cert.Leaf != nil && time.Now().After(cert.Leaf.NotAfter) {
 			fmt.Fprintf(io.err, "scanin relay: warning: --tls-cert %s expired on %s: browsers will refuse it; renew it and restart the relay\n", f.tlsCert, cert.Leaf.NotAfter.Format(time.DateOnly))
 		}
+		kp := &keyPair{certFile: f.tlsCert, keyFile: f.tlsKey}
+		kp.cert.Store(&cert)
 		tlsCfg = serverTLSConfig()
-		tlsCfg.Certificates = []tls.Certificate{cert}
+		tlsCfg.GetCertificate = kp.get
+		reload = kp
 	case f.acmeDomain != "":
 		m, err := acmeManager(&f)
 		if err != nil {
@@ -215,6 +222,27 @@ func runRelay(ctx context.Context, args []string, io stdio) int {
 		go prefetchCertificate(acmeMgr, f.acmeDomain, logger)
 	}
 	fmt.Fprintf(io.out, "scanin relay: listening on %s\n", base)
+	{
+		// SIGHUP reads --tls-cert and --tls-key again: a renewed
+		// certificate without a restart. Otherwise it is ignored (not the
+		// default, which ends the process): ACME renews by itself.
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer func() { signal.Stop(hup); close(hup) }()
+		go func() {
+			for range hup {
+				if reload == nil {
+					logger.Info("SIGHUP: nothing to reload (only --tls-cert and --tls-key are read again)")
+					continue
+				}
+				if err := reload.load(); err != nil {
+					logger.Error("SIGHUP: kept the old certificate", "err", err)
+					continue
+				}
+				logger.Info("SIGHUP: certificate reloaded", "not_after", reload.cert.Load().Leaf.NotAfter)
+			}
+		}()
+	}
 
 	select {
 	case err := <-served:
@@ -363,4 +391,25 @@ func prefetchCertificate(m *autocert.Manager, domain string, logger *slog.Logger
 		notAfter = cert.Leaf.NotAfter
 	}
 	logger.Info("ACME certificate", "domain", domain, "not_after", notAfter)
+}
+
+// keyPair is --tls-cert and --tls-key, read again on SIGHUP.
+type keyPair struct {
+	certFile, keyFile string
+	cert              atomic.Pointer[tls.Certificate]
+}
+
+// load reads the files again; on error the certificate in use stays.
+func (k *keyPair) load() error {
+	cert, err := loadKeyPair(k.certFile, k.keyFile)
+	if err != nil {
+		return err
+	}
+	k.cert.Store(&cert)
+	return nil
+}
+
+// get is tls.Config's GetCertificate.
+func (k *keyPair) get(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return k.cert.Load(), nil
 }

@@ -365,3 +365,58 @@ func TestDemoLAN(t *testing.T) {
 		t.Errorf("demo --lan-ip phone: %s", r.stderr)
 	}
 }
+
+// TestRelayTLSReloadsOnSIGHUP: SIGHUP reads --tls-cert and --tls-key
+// again (a renewed certificate without a restart); a bad pair then keeps
+// the certificate in use.
+func TestRelayTLSReloadsOnSIGHUP(t *testing.T) {
+	t.Parallel()
+	a, rootsA := testCert(t)
+	b, rootsB := testCert(t)
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	install := func(c *devcert.Cert) {
+		t.Helper()
+		for src, dst := range map[string]string{c.CertFile: certFile, c.KeyFile: keyFile} {
+			b, err := os.ReadFile(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(dst, b, 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	install(a)
+	relay, line := startServer(t, nil, "scanin relay: listening on ",
+		"relay", "--addr", "127.0.0.1:0", "--tls-cert", certFile, "--tls-key", keyFile)
+	base := strings.TrimPrefix(line, "scanin relay: listening on ")
+	served := func(roots *x509.CertPool) *x509.Certificate {
+		t.Helper()
+		// A new client each time: no TLS session to resume.
+		return getJSON(t, tlsClient(roots), base+"/healthz", nil).TLS.PeerCertificates[0]
+	}
+	if !served(rootsA).Equal(a.Leaf) {
+		t.Fatal("the relay does not serve --tls-cert's certificate")
+	}
+
+	install(b)
+	relay.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "the relay's log line for the reload", func() bool {
+		return strings.Contains(relay.stderr.String(), "SIGHUP: certificate reloaded")
+	})
+	if !served(rootsB).Equal(b.Leaf) {
+		t.Fatal("after SIGHUP the relay does not serve the new certificate")
+	}
+
+	if err := os.WriteFile(keyFile, []byte("garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	relay.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "the relay's log line for the failed reload", func() bool {
+		return strings.Contains(relay.stderr.String(), "SIGHUP: kept the old certificate")
+	})
+	if !served(rootsB).Equal(b.Leaf) {
+		t.Fatal("after a SIGHUP with a bad key the relay no longer serves the certificate it had")
+	}
+}
