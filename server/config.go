@@ -127,10 +127,15 @@ type fileLimits struct {
 
 func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
 
-// LoadConfig reads a JSON config file:
+// LoadConfig reads a JSON config file. It must list at least one app, each
+// with id, name and origins; the rest is optional:
 //
 //	{"apps": [{"id": "shop", "name": "Shop", "origins": ["https://shop.example"],
-//	           "widget_origins": [], "link_base": "https://shop.example/app", "ttl": 60}],
+//	           "widget_origins": [], "link_base": "https://shop.example/app", "ttl": 60,
+//	           "native_receivers": false, "scan_hint": "Open {name} on your phone and tap Scan",
+//	           "logo": "/logo.png", "ios_app_store_url": "https://apps.apple.com/app/id1",
+//	           "play_store_url": "https://play.google.com/store/apps/details?id=shop",
+//	           "app_link": "shop://scanin"}],
 //	 "trusted_proxies": ["10.0.0.0/8"],
 //	 "limits": {"max_sealed_size": 16384, "default_ttl": 60, "ack_wait": 10,
 //	            "ping_interval": 20, "tombstone_ttl": 600,
@@ -138,7 +143,9 @@ func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Se
 //	            "max_live_sessions": 100000}}
 //
 // Durations are in seconds. Unknown fields are errors, so a typo does not
-// silently fall back to a default. Errors name the file and the field.
+// silently fall back to a default. Origins are kept in
+// protocol.NormalizeOrigin's form. Errors name the file and the field, or
+// the line and column of a JSON syntax error.
 func LoadConfig(path string) (Config, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {

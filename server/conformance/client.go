@@ -38,6 +38,19 @@ func newClient(tg Target) *client {
 
 func (c *client) close() { c.http.CloseIdleConnections() }
 
+// loadApp reads the target app's configuration, and from it whether its
+// listens need an origin parameter (webOnly).
+func (c *client) loadApp(t *testing.T) protocol.AppConfig {
+	t.Helper()
+	a := c.do(t, "GET", protocol.AppPath(c.tg.App), nil, nil)
+	cfg, err := protocol.ParseAppConfig(a.body)
+	if a.status != 200 || err != nil {
+		t.Fatalf("conformance: GET %s: %d %s (%v)", protocol.AppPath(c.tg.App), a.status, a.body, err)
+	}
+	c.webOnly = !cfg.NativeReceivers
+	return cfg
+}
+
 // answer is an HTTP answer, read whole.
 type answer struct {
 	status int

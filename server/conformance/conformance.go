@@ -107,15 +107,10 @@ func Run(t *testing.T, tg Target) {
 	tg = tg.withDefaults(t)
 	c := newClient(tg)
 	t.Cleanup(c.close)
-	a := c.do(t, "GET", protocol.AppPath(tg.App), nil, nil)
-	cfg, err := protocol.ParseAppConfig(a.body)
-	if a.status != 200 || err != nil {
-		t.Fatalf("conformance: GET %s: %d %s (%v)", protocol.AppPath(tg.App), a.status, a.body, err)
-	}
+	cfg := c.loadApp(t)
 	if tg.AppName == "" {
 		tg.AppName = cfg.Name
 	}
-	c.webOnly = !cfg.NativeReceivers
 	s := &suite{tg: tg, c: c}
 	// The slow checks first, so they run while the fast ones do.
 	t.Run("Expiry", s.expiry)
@@ -153,6 +148,7 @@ func RunRateLimits(t *testing.T, tg Target) {
 	tg = tg.withDefaults(t)
 	c := newClient(tg)
 	t.Cleanup(c.close)
+	c.loadApp(t) // not rate limited
 	s := &suite{tg: tg, c: c}
 	t.Run("Sender", s.rateLimitSender)
 	t.Run("Listen", s.rateLimitListen)

@@ -70,9 +70,11 @@ func TestConfigLimits(t *testing.T) {
 		t.Skip("server/edge/node_modules is missing: run `npm ci` in server/edge (./build.sh test does it first)")
 	}
 	config := filepath.Join(t.TempDir(), "relay.json")
-	// A config file lists its apps: this one, the built-in demo app's.
+	// A config file lists its apps: the built-in demo app's, and one that
+	// takes no native receivers (RunNativeReceivers).
 	const file = `{"apps": [{"id": "demo", "name": "Demo Shop", "origins": ["http://localhost:*", "http://127.0.0.1:*"],
-		"widget_origins": ["http://localhost:*", "http://127.0.0.1:*"], "native_receivers": true}],
+		"widget_origins": ["http://localhost:*", "http://127.0.0.1:*"], "native_receivers": true},
+		{"id": "web", "name": "Web only", "origins": ["HTTP://LocalHost:3000"]}],
 		"limits": {"max_sealed_size": 4096, "new_sessions_per_minute": 7, "sender_requests_per_minute": 9}}`
 	if err := os.WriteFile(config, []byte(file), 0o600); err != nil {
 		t.Fatal(err)
@@ -94,6 +96,9 @@ func TestConfigLimits(t *testing.T) {
 			t.Errorf("POST of %d bytes under max_sealed_size 4096: %d, want %d", tc.size, resp.StatusCode, tc.want)
 		}
 	}
+	t.Run("NativeReceivers", func(t *testing.T) {
+		conformance.RunNativeReceivers(t, conformance.Target{URL: unlimited, WebOnlyApp: "web"})
+	})
 	conformance.RunRateLimits(t, conformance.Target{URL: startEdge(t, "--config", config), NewSessionsPerMinute: 7, SenderRequestsPerMinute: 9})
 }
 

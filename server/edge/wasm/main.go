@@ -94,8 +94,16 @@ func configuredApps() []edge.App {
 	apps := make([]edge.App, in.Length())
 	for i := range apps {
 		a := in.Index(i)
-		apps[i] = edge.App{ID: str(a.Get("id")), Name: str(a.Get("name")), Origins: strs(a.Get("origins")),
-			WidgetOrigins: strs(a.Get("widget_origins")), LinkBase: str(a.Get("link_base"))}
+		apps[i] = edge.App{
+			ID: str(a.Get("id")), Name: str(a.Get("name")), Origins: strs(a.Get("origins")),
+			WidgetOrigins: strs(a.Get("widget_origins")), LinkBase: str(a.Get("link_base")),
+			NativeReceivers: a.Get("native_receivers").Type() == js.TypeBoolean && a.Get("native_receivers").Bool(),
+			ScanHint:        str(a.Get("scan_hint")),
+			Logo:            str(a.Get("logo")),
+			IOSAppStoreURL:  str(a.Get("ios_app_store_url")),
+			PlayStoreURL:    str(a.Get("play_store_url")),
+			AppLink:         str(a.Get("app_link")),
+		}
 		if ttl := a.Get("ttl"); ttl.Type() == js.TypeNumber {
 			apps[i].TTL = ttl.Int()
 		}
