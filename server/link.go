@@ -22,11 +22,12 @@ a.store{background:transparent;color:#1b5fd1;box-shadow:inset 0 0 0 2px #1b5fd1}
 // linkScript reads the fragment, then the app's configuration
 // (GET /v1/apps/{a}): its name, its app_link (a custom scheme or universal
 // link, which gets the whole fragment) and its store pages, each a button
-// only when configured. An app with neither is the demo, or one whose
-// operator configured nothing: the page then points to the relay's demo
-// phone page when the relay serves one, and otherwise says to scan the
-// code with the app.
+// only when configured. An app with neither says to scan the code with
+// the app; the demo app (no app of its own) points to the relay's demo
+// phone page instead, when the relay serves one (scanin demo does). A new fragment in the same tab (another code) reloads
+// the page, so that no button keeps the old code.
 const linkScript = `(function(){
+addEventListener("hashchange",function(){location.reload()});
 var $=function(id){return document.getElementById(id)};
 var h=location.hash.slice(1),p={};
 h.split("&").forEach(function(kv){var i=kv.indexOf("=");if(i>0)p[kv.slice(0,i)]=decodeURIComponent(kv.slice(i+1));});
@@ -46,6 +47,7 @@ var ios=https(c&&c.ios_app_store_url),play=https(c&&c.play_store_url);
 show("ios",ios);show("play",play);
 $("install").hidden=!(ios||play);
 if(link||ios||play)return;
+if(p.a!=="demo"){$("scan-note").hidden=false;return;}
 fetch("/phone",{method:"HEAD"}).then(function(r){
 if(r.ok){show("demo","/phone#"+h);$("demo-note").hidden=false;}else{$("scan-note").hidden=false;}
 }).catch(function(){$("scan-note").hidden=false;});
