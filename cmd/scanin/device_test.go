@@ -125,7 +125,8 @@ func listenAsPage(t *testing.T, relay string) *pageReceiver {
 				p.failed <- err
 				return
 			}
-			p.got <- m
+			p.got <- m // one message per session: the relay closes the socket next
+			return
 		}
 	}()
 	return p
@@ -158,7 +159,7 @@ func TestSendAssertion(t *testing.T) {
 	page := listenAsPage(t, relay.URL())
 	r := scanin(t, "", "send", "--kind", "assertion", "--device", dir, "--user", "ada", "--link", page.link, "--yes")
 	wantExit(t, "send --kind assertion", r, sendOK)
-	if !strings.Contains(r.stdout, "Delivered") || !strings.Contains(r.stdout, pageOrigin) {
+	if !strings.Contains(r.stdout, pageOrigin) {
 		t.Errorf("send's output:\n%s", r.stdout)
 	}
 	m := page.message(t)
