@@ -14,6 +14,7 @@ import (
 
 	qrcode "github.com/skip2/go-qrcode"
 
+	"github.com/scanin/scanin/internal/words"
 	"github.com/scanin/scanin/protocol"
 	"github.com/scanin/scanin/receiver"
 	"github.com/scanin/scanin/receiver/policy"
@@ -185,12 +186,12 @@ func waitOnCode(ctx context.Context, s *receiver.Session, out *receiveOutput, ap
 			}
 			switch n.ev.Type {
 			case receiver.EventScanned:
-				out.emit(receiveEvent{Event: "scanned"}, "Scanned: confirm on the phone.")
+				out.emit(receiveEvent{Event: "scanned"}, words.BadgeScanned+": "+words.WidgetScanned+".")
 			case receiver.EventRejected:
 				out.emit(receiveEvent{Event: "rejected", Reason: string(n.ev.Reason)},
 					fmt.Sprintf("A message could not be opened (%s: %v); still waiting.", n.ev.Reason, n.ev.Err))
 			case receiver.EventDenied:
-				out.emit(receiveEvent{Event: "denied"}, "Denied on the phone.")
+				out.emit(receiveEvent{Event: "denied"}, words.WidgetDeclined)
 				return receiveDenied, true
 			case receiver.EventExpired:
 				if n.ev.Err != nil { // the relay ended it while we were away
