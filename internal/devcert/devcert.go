@@ -359,36 +359,54 @@ func LANAddr() (netip.Addr, error) {
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("listing the network interfaces: %w", err)
 	}
-	var shared netip.Addr
+	var list []Interface
 	for _, ifc := range ifaces {
-		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 {
-			continue
-		}
+		in := Interface{Name: ifc.Name, Up: ifc.Flags&net.FlagUp != 0, Loopback: ifc.Flags&net.FlagLoopback != 0}
 		addrs, err := ifc.Addrs()
 		if err != nil {
 			continue
 		}
 		for _, a := range addrs {
-			n, ok := a.(*net.IPNet)
-			if !ok {
-				continue
+			if n, ok := a.(*net.IPNet); ok {
+				if ip, ok := netip.AddrFromSlice(n.IP); ok {
+					in.Addrs = append(in.Addrs, ip.Unmap())
+				}
 			}
-			ip, ok := netip.AddrFromSlice(n.IP)
-			if !ok {
-				continue
-			}
+		}
+		list = append(list, in)
+	}
+	if ip, ok := PickLANAddr(list); ok {
+		return ip, nil
+	}
+	return netip.Addr{}, errors.New("this machine has no private IPv4 address on a network interface that is up (is it on Wi-Fi or Ethernet?): connect it to the phone's network, or name the address with --lan-ip")
+}
+
+// Interface is a network interface as PickLANAddr sees it.
+type Interface struct {
+	Name         string
+	Up, Loopback bool
+	Addrs        []netip.Addr
+}
+
+// PickLANAddr is LANAddr's choice among ifaces: the first private IPv4
+// address (RFC 1918) of an interface that is up and not loopback, else the
+// first such address in 100.64.0.0/10.
+func PickLANAddr(ifaces []Interface) (netip.Addr, bool) {
+	var shared netip.Addr
+	for _, ifc := range ifaces {
+		if !ifc.Up || ifc.Loopback {
+			continue
+		}
+		for _, ip := range ifc.Addrs {
 			ip = ip.Unmap()
 			switch {
 			case !ip.Is4() || ip.IsLoopback():
 			case ip.IsPrivate():
-				return ip, nil
+				return ip, true
 			case !shared.IsValid() && netip.MustParsePrefix("100.64.0.0/10").Contains(ip):
 				shared = ip
 			}
 		}
 	}
-	if shared.IsValid() {
-		return shared, nil
-	}
-	return netip.Addr{}, errors.New("this machine has no private IPv4 address on a network interface that is up (is it on Wi-Fi or Ethernet?): connect it to the phone's network, or name the address with --lan-ip")
+	return shared, shared.IsValid()
 }

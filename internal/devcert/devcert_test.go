@@ -138,3 +138,32 @@ func TestDefaultDirFollowsXDGConfigHome(t *testing.T) {
 		t.Errorf("DefaultDir() = %q, want %q", got, want)
 	}
 }
+
+func TestPickLANAddr(t *testing.T) {
+	a := netip.MustParseAddr
+	for _, tc := range []struct {
+		name   string
+		ifaces []Interface
+		want   string
+	}{
+		{"none", nil, ""},
+		{"loopback only", []Interface{{Name: "lo", Up: true, Loopback: true, Addrs: []netip.Addr{a("127.0.0.1"), a("10.0.0.1")}}}, ""},
+		{"public only", []Interface{{Name: "eth0", Up: true, Addrs: []netip.Addr{a("192.0.2.2"), a("fd00::1")}}}, ""},
+		{"down", []Interface{{Name: "wlan0", Addrs: []netip.Addr{a("192.168.1.5")}}}, ""},
+		{"wifi", []Interface{
+			{Name: "lo", Up: true, Loopback: true, Addrs: []netip.Addr{a("127.0.0.1")}},
+			{Name: "eth0", Up: true, Addrs: []netip.Addr{a("192.0.2.2"), a("fe80::1")}},
+			{Name: "wlan0", Up: true, Addrs: []netip.Addr{a("fd00::5"), a("::ffff:192.168.1.5")}},
+		}, "192.168.1.5"},
+		{"private before shared", []Interface{
+			{Name: "tailscale0", Up: true, Addrs: []netip.Addr{a("100.101.102.103")}},
+			{Name: "wlan0", Up: true, Addrs: []netip.Addr{a("10.1.2.3")}},
+		}, "10.1.2.3"},
+		{"shared alone", []Interface{{Name: "tailscale0", Up: true, Addrs: []netip.Addr{a("100.101.102.103")}}}, "100.101.102.103"},
+	} {
+		got, ok := PickLANAddr(tc.ifaces)
+		if (tc.want == "") == ok || (ok && got.String() != tc.want) {
+			t.Errorf("%s: PickLANAddr = %v, %v; want %q", tc.name, got, ok, tc.want)
+		}
+	}
+}
