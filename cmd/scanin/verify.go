@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/scanin/scanin/assertion"
+	"github.com/scanin/scanin/protocol"
 	"github.com/scanin/scanin/verify"
 )
 
@@ -72,6 +73,11 @@ func runVerify(ctx context.Context, args []string, stdio stdio) int {
 		return usageError(fs, "--origin is required")
 	case *app == "":
 		return usageError(fs, "--app is required")
+	}
+	if *sid != "" {
+		if err := protocol.CheckSessionID(*sid); err != nil {
+			return usageError(fs, "--sid: "+err.Error())
+		}
 	}
 	v, err := verify.New(verify.Config{Origin: *origin, App: *app})
 	if err != nil {

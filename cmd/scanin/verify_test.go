@@ -76,6 +76,7 @@ func TestVerifyCommand(t *testing.T) {
 		"no --origin":        {"--devices", devices, "--app", "shop"},
 		"no --app":           {"--devices", devices, "--origin", "https://shop.example"},
 		"a path as origin":   {"--devices", devices, "--origin", "https://shop.example/login", "--app", "shop"},
+		"a sid of 15 bytes":  {"--devices", devices, "--origin", "https://shop.example", "--app", "shop", "--sid", "AAAAAAAAAAAAAAAAAAAA"},
 		"missing devices":    {"--devices", filepath.Join(t.TempDir(), "none.json"), "--origin", "https://shop.example", "--app", "shop"},
 		"an object of them":  {"--devices", writeTemp(t, string(regJSON)), "--origin", "https://shop.example", "--app", "shop"},
 		"a device twice":     {"--devices", writeTemp(t, "["+string(regJSON)+","+string(regJSON)+"]"), "--origin", "https://shop.example", "--app", "shop"},
