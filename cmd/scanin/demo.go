@@ -146,6 +146,15 @@ func runDemo(ctx context.Context, args []string, io stdio) int {
 	relayMux.Handle("/phone", phone.Handler("/phone"))
 	relayMux.Handle("/phone/", phone.Handler("/phone"))
 	relayMux.Handle("/", relay.Handler())
+	if cert != nil {
+		// The CA certificate (public), for a phone that would rather
+		// install it than accept each warning.
+		relayMux.HandleFunc("GET /demo-ca.pem", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/x-x509-ca-cert")
+			w.Header().Set("Content-Disposition", `attachment; filename="scanin-demo-ca.pem"`)
+			http.ServeFile(w, r, cert.CAFile)
+		})
+	}
 
 	servers := []*http.Server{
 		newHTTPServer(relayMux, logger),
@@ -170,6 +179,7 @@ func runDemo(ctx context.Context, args []string, io stdio) int {
   relay  %-30s the relay; it serves the widget
   CA     %s
          the demo's own certificate authority, which signed the certificate
+         (also at %s/demo-ca.pem)
 
 The certificate is the demo's own, not a public CA's, so each browser asks
 about it once: accept the warning (Chrome: "Advanced", then "Proceed";
@@ -181,7 +191,7 @@ Safari: "Show Details", then "visit this website"), or install the CA file.
 3. Tap "Log in" on the phone: the shop shows "Signed in as Ada Lovelace".
 
 Press Ctrl-C to stop.
-`, ip, shopURL, relayURL+"/phone", relayURL, cert.CAFile)
+`, ip, shopURL, relayURL+"/phone", relayURL, cert.CAFile, relayURL)
 	} else {
 		fmt.Fprintf(io.out, `scanin demo is running:
 

@@ -343,6 +343,15 @@ func TestDemoLAN(t *testing.T) {
 		if !bytes.Contains(body, []byte(relay+"/embed.js")) {
 			t.Errorf("the shop's page does not load embed.js from %s", relay)
 		}
+		served, err := c.Get(relay + "/demo-ca.pem")
+		if err != nil {
+			t.Fatal(err)
+		}
+		servedPEM, _ := io.ReadAll(served.Body)
+		served.Body.Close()
+		if !bytes.Equal(servedPEM, caPEM) {
+			t.Errorf("the relay's /demo-ca.pem is not the CA file")
+		}
 		return shop, relay, caFile, leaf
 	}
 	_, _, caFile, leaf := run()
