@@ -54,6 +54,11 @@ func TestNewApps(t *testing.T) {
 	if !demo.AllowsOrigin("http://localhost:3000") || demo.AllowsOrigin("https://evil.example") {
 		t.Errorf("demo origins %q", demo.Origins)
 	}
+	// The built-in demo takes native receivers (scanin receive --app demo);
+	// a configured app takes them only when it says so.
+	if !demo.NativeReceivers || apps.Get("bare").NativeReceivers {
+		t.Errorf("native_receivers: demo %v, bare %v; want true, false", demo.NativeReceivers, apps.Get("bare").NativeReceivers)
+	}
 	// Copies: changing what was passed in or returned changes no other.
 	in := []App{{ID: "a", Name: "A", Origins: []string{"https://a.example"}}}
 	t2 := NewApps(in, time.Minute)
