@@ -63,8 +63,12 @@ func runDeviceNew(_ context.Context, args []string, stdio stdio) int {
 	}
 	keyPath, jsonPath := filepath.Join(*out, deviceKeyFile), filepath.Join(*out, deviceJSONFile)
 	for _, p := range []string{keyPath, jsonPath} {
-		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+		switch _, err := os.Lstat(p); {
+		case err == nil:
 			fmt.Fprintf(stdio.err, "scanin device new: %s exists: a device key is made once; choose another --out to make another device\n", p)
+			return 1
+		case !errors.Is(err, os.ErrNotExist):
+			fmt.Fprintf(stdio.err, "scanin device new: %v\n", err)
 			return 1
 		}
 	}

@@ -62,7 +62,7 @@ func runVerify(ctx context.Context, args []string, stdio stdio) int {
 	devicesFile := fs.String("devices", "", "the registered devices: a JSON array of registration objects in `FILE`")
 	origin := fs.String("origin", "", "the site's `ORIGIN`, which each aud must equal (https://shop.example)")
 	app := fs.String("app", "", "the site's `APP` id, which each app claim must equal")
-	sid := fs.String("sid", "", "the session id the page reported: each sid claim must equal it (default: not checked)")
+	sid := fs.String("sid", "", "the session id `SID` the page reported: each sid claim must equal it (default: not checked)")
 	if exit, done := parseFlags(fs, args, stdio, verifyUsageHead, verifyUsageTail); done {
 		return exit
 	}
