@@ -260,6 +260,7 @@ func TestAddressInUseNamesTheFlag(t *testing.T) {
 		{"addr", nil, []string{"relay", "--addr", taken}},
 		{"addr", nil, []string{"relay", "--addr", taken, "--acme-domain", "relay.example", "--acme-http-addr", "127.0.0.1:0", "--acme-cache", t.TempDir()}},
 		{"acme-http-addr", nil, []string{"relay", "--addr", "127.0.0.1:0", "--acme-domain", "relay.example", "--acme-http-addr", taken, "--acme-cache", t.TempDir()}},
+		{"metrics-addr", nil, []string{"relay", "--addr", "127.0.0.1:0", "--metrics-addr", taken}},
 		{"relay-addr", nil, []string{"demo", "--relay-addr", taken, "--shop-addr", "127.0.0.1:0"}},
 		{"shop-addr", nil, []string{"demo", "--relay-addr", "127.0.0.1:0", "--shop-addr", taken}},
 		{"relay-addr", lanEnv, []string{"demo", "--lan-ip", "127.0.0.1", "--relay-addr", taken, "--shop-addr", "127.0.0.1:0"}},
