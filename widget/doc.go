@@ -23,7 +23,7 @@
 // Messages to the embedding page (window.parent, targetOrigin the verified
 // origin): scanin:ready {expires_at}, scanin:scanned, scanin:expired {final},
 // scanin:denied, scanin:error {code, message, retrying}, scanin:result
-// {kind, data, device}, and two that only embed.js needs: scanin:resize
+// {kind, data, device, sid}, and two that only embed.js needs: scanin:resize
 // {height} and scanin:open {link} (the iframe may not open windows itself).
 // From the page: scanin:hello and scanin:refresh.
 //

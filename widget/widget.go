@@ -552,8 +552,9 @@ func (w *widget) accept(m protocol.Message) {
 	if m.Device != nil {
 		device = map[string]any{"name": m.Device.Name, "type": m.Device.Type}
 	}
+	sid := w.cur.sid // the scanned code's, for a backend to compare with an assertion's
 	w.finish(phaseSuccess)
-	w.post("scanin:result", map[string]any{"kind": string(m.Kind), "data": m.Data, "device": device})
+	w.post("scanin:result", map[string]any{"kind": string(m.Kind), "data": m.Data, "device": device, "sid": sid})
 }
 
 // finish ends the current code for good and shows p.

@@ -32,7 +32,26 @@ export interface ScaninResult {
   kind: "token" | "data" | "assertion";
   data: string;
   device: ScaninDevice | null;
+  /** The session id of the code that was scanned (a backend compares it with an assertion's sid). */
+  sid: string;
 }
+
+/**
+ * Server-side mode: where embed.js posts an assertion. It POSTs
+ * `{"assertion": "...", "sid": "..."}` as JSON, with the page's cookies,
+ * and `result` resolves with the backend's JSON answer.
+ */
+export interface ScaninExchange {
+  /** A URL on the page's own origin (another origin is refused), e.g. "/api/scanin/exchange". */
+  url: string;
+}
+
+/**
+ * What a backend's exchange endpoint answers, as `result` resolves with it
+ * (the shape is the backend's; verify.ExchangeHandler answers
+ * {ok, sub, device: {id, name, type}}).
+ */
+export type ScaninExchangeAnswer = any;
 
 /** The widget's states, as onState reports them. */
 export type ScaninState = "waiting" | "scanned" | "verifying" | "expired" | "denied" | "error" | "success";
@@ -55,10 +74,19 @@ export type ScaninErrorCode =
   | "csp_blocked" // this page's Content-Security-Policy blocks the relay
   | "load_timeout"; // the widget showed no code within `timeout` seconds
 
-/** What `result` rejects with: a misconfiguration, or "destroyed". */
+/**
+ * What `result` rejects with: a misconfiguration, "destroyed", or
+ * "exchange_failed" (server-side mode: the backend refused the assertion,
+ * or could not be reached; the message is the backend's, and is shown in
+ * the widget's place).
+ */
 export interface ScaninError extends Error {
   name: "ScaninError";
-  code: ScaninErrorCode | "destroyed";
+  code: ScaninErrorCode | "destroyed" | "exchange_failed";
+  /** exchange_failed: the backend's error code, e.g. "revoked" ("" when it gave none). */
+  error?: string;
+  /** exchange_failed: the backend's HTTP status (0 when it could not be reached). */
+  status?: number;
 }
 
 export interface ScaninStateDetail {
@@ -69,9 +97,14 @@ export interface ScaninStateDetail {
   /**
    * error: a ScaninErrorCode when embed.js found a misconfiguration (the
    * widget then never shows), else the widget's or the relay's error code,
-   * e.g. "unavailable", "origin_denied".
+   * e.g. "unavailable", "origin_denied"; "exchange_failed" when the
+   * backend refused an assertion.
    */
-  code?: ScaninErrorCode | string;
+  code?: ScaninErrorCode | "exchange_failed" | string;
+  /** error, exchange_failed: the backend's error code, e.g. "revoked". */
+  error?: string;
+  /** error, exchange_failed: the backend's HTTP status (0: not reached). */
+  status?: number;
   /** error: what went wrong and what to change. */
   message?: string;
   /** error: the widget keeps trying by itself. */
@@ -88,6 +121,12 @@ export interface ScaninOptions {
   relay?: string;
   /** Store a received token here. Without it nothing is stored. */
   storage?: ScaninStorage;
+  /**
+   * Server-side mode: post an assertion to this same-origin endpoint and
+   * resolve `result` with its answer. The assertion is never stored.
+   * Results of other kinds are handled as without it.
+   */
+  exchange?: ScaninExchange;
   /** Seconds each code lives (15..300); defaults to the app's ttl. */
   ttl?: number;
   /** Seconds of codes before the widget asks for a click (15..300, default 300). */
@@ -109,8 +148,8 @@ export interface ScaninOptions {
    * then it fails with load_timeout.
    */
   timeout?: number;
-  /** Called once with the result, after it is stored. */
-  onResult?: (result: ScaninResult) => void;
+  /** Called once with the result, after it is stored (with exchange: the backend's answer). */
+  onResult?: (result: ScaninResult | ScaninExchangeAnswer) => void;
   /** Called on every state change. */
   onState?: (state: ScaninState, detail: ScaninStateDetail) => void;
 }
@@ -129,12 +168,24 @@ export interface ScaninWidget {
   destroy(): void;
 }
 
+/** A widget mounted with `exchange` (server-side mode). */
+export interface ScaninExchangeWidget extends Omit<ScaninWidget, "result"> {
+  /**
+   * Resolves with the backend's JSON answer to an assertion (a result of
+   * another kind resolves as without exchange); rejects with code
+   * "exchange_failed" when the backend refused it or could not be reached,
+   * as for ScaninWidget otherwise.
+   */
+  result: Promise<ScaninExchangeAnswer>;
+}
+
 export interface ScaninAPI {
   readonly version: 1;
   /**
    * Put the widget in element (or the first element matching a selector).
    * It does not throw for a misconfiguration: `result` rejects instead.
    */
+  mount(element: Element | string, options: ScaninOptions & { exchange: ScaninExchange }): ScaninExchangeWidget;
   mount(element: Element | string, options: ScaninOptions): ScaninWidget;
   /**
    * Whether origin matches one of the patterns, by the relay's rule: an

@@ -8,8 +8,12 @@
  * From code:
  *   const w = Scanin.mount(element, {app: "demo", storage: {type: "cookie", key: "session"},
  *                                    onResult(r) {...}, onState(state, detail) {...}});
- *   const {kind, data, device} = await w.result;
+ *   const {kind, data, device, sid} = await w.result;
  *   w.destroy(); // e.g. in a React effect's cleanup
+ *
+ * Server-side mode: with {exchange: {url: "/api/scanin/exchange"}} (or
+ * data-exchange-url), an assertion is POSTed as JSON {assertion, sid} to that
+ * URL on this page's origin, and `result` resolves with the backend's answer.
  *
  * The code lives in an iframe served by the relay, on the relay's origin.
  * This script only creates it, talks to it and stores what it hands over.
@@ -39,11 +43,13 @@
   const defaultTimeout = 30; // seconds for the frame to show its first code (800 kB of wasm on slow 3G: ~20 s)
 
   // The options of Scanin.mount, and the storage option's members.
-  const optionNames = ["app", "relay", "storage", "ttl", "limit", "verify", "theme", "preload", "title", "timeout", "onResult", "onState"];
+  const optionNames = ["app", "relay", "storage", "exchange", "ttl", "limit", "verify", "theme", "preload", "title", "timeout",
+    "onResult", "onState"];
   const storageNames = ["type", "key", "path", "domain", "maxAge", "expires", "sameSite", "secure"];
+  const exchangeNames = ["url"];
   // The script tag's data-* attributes, as dataset names them.
   const attributeNames = ["app", "target", "relay", "storage", "key", "cookiePath", "cookieDomain", "cookieMaxAge",
-    "cookieSameSite", "ttl", "limit", "verify", "theme", "timeout", "redirect"];
+    "cookieSameSite", "exchangeUrl", "ttl", "limit", "verify", "theme", "timeout", "redirect"];
   // Attributes other tools put on script tags (Cloudflare, Turbo), which are
   // not ours to refuse.
   const foreignAttribute = /^(cf|turbo)/;
@@ -255,7 +261,7 @@
   // errorBox is what a failed widget shows in its place: readable in a
   // light and a dark page, styled through the CSSOM (which a page's CSP
   // style-src does not block).
-  function errorBox(text, theme) {
+  function errorBox(text, theme, heading) {
     const dark = theme === "dark" ||
       (theme !== "light" && typeof matchMedia === "function" && matchMedia("(prefers-color-scheme: dark)").matches);
     const c = dark
@@ -268,7 +274,7 @@
       `border:1px solid ${c.border};border-radius:12px;background:${c.bg};color:${c.fg};text-align:left;` +
       'font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;overflow-wrap:anywhere;color-scheme:normal;';
     const head = document.createElement("strong");
-    head.textContent = "The sign-in code cannot be shown.";
+    head.textContent = heading || "The sign-in code cannot be shown.";
     head.style.cssText = `display:block;margin:0 0 6px;color:${c.head};font-weight:600;`;
     const body = document.createElement("p");
     body.className = "scanin-error-text";
@@ -297,6 +303,14 @@
           if (!storageNames.includes(k)) {
             const n = (s) => "storage." + s;
             return { fail: ["unknown_option", { tag, name: n, option: k, suggestion: closest(k, storageNames), known: storageNames }] };
+          }
+        }
+      }
+      if (opts.exchange && typeof opts.exchange === "object") {
+        for (const k of Object.keys(opts.exchange)) {
+          if (!exchangeNames.includes(k)) {
+            const n = (s) => "exchange." + s;
+            return { fail: ["unknown_option", { tag, name: n, option: k, suggestion: closest(k, exchangeNames), known: exchangeNames }] };
           }
         }
       }
@@ -351,7 +365,30 @@
         return bad(tag ? "cookieSameSite" : "storage.sameSite", s.sameSite, 'it must be "Strict", "Lax" or "None"');
       }
     }
-    return { relay, ttl, limit, timeout, verify: verify === true, theme, storage: s || null };
+    // The exchange URL gets the assertion and the page's cookies: only this
+    // page's own origin may have it.
+    let exchange = null;
+    const x = opts.exchange;
+    if (x !== undefined && x !== null) {
+      const option = tag ? "exchangeUrl" : "exchange.url";
+      if (typeof x !== "object" || typeof x.url !== "string" || x.url === "") {
+        return bad(tag ? option : "exchange", tag ? x.url : x, tag ? "it must be a URL on this page's origin, such as /api/scanin/exchange"
+          : 'it must be {url: "..."}, with a URL on this page\'s origin, such as {url: "/api/scanin/exchange"}');
+      }
+      let u;
+      try {
+        u = new URL(x.url, document.baseURI);
+      } catch (e) {
+        return bad(option, x.url, "it must be a URL on this page's origin, such as /api/scanin/exchange");
+      }
+      if (u.origin !== location.origin) {
+        return bad(option, x.url, `it is on ${u.origin === "null" ? "no origin" : u.origin}, not this page's origin ` +
+          `${location.origin}: the assertion and this page's cookies go to it, so serve the exchange endpoint on this ` +
+          `origin (a same-origin path such as /api/scanin/exchange, proxied to the backend if need be)`);
+      }
+      exchange = u.href;
+    }
+    return { relay, ttl, limit, timeout, verify: verify === true, theme, storage: s || null, exchange };
   }
 
   /**
@@ -369,7 +406,8 @@
       settle = { resolve, reject };
     });
     result.catch(() => {}); // a page need not await a failure it also sees as a state
-    let done = false; // the result is settled
+    let done = false; // the result is settled (or, in exchange mode, on its way)
+    let destroyed = false;
     let checked = false; // the app and the origin passed
     let iframe = null;
     let timer = 0;
@@ -416,6 +454,7 @@
       },
       /** destroy removes the widget (or its error message); a pending result rejects. */
       destroy() {
+        destroyed = true;
         teardown();
         if (el) for (const b of el.querySelectorAll(":scope > .scanin-error")) b.remove();
         if (!done) {
@@ -578,7 +617,11 @@
           const device = m.device && typeof m.device === "object"
             ? { name: String(m.device.name || ""), type: String(m.device.type || "") }
             : null;
-          const r = { kind: m.kind, data: m.data, device };
+          const r = { kind: m.kind, data: m.data, device, sid: typeof m.sid === "string" ? m.sid : "" };
+          if (r.kind === "assertion" && c.exchange) {
+            exchange(r);
+            break;
+          }
           if (r.kind === "token") {
             try {
               store(c.storage, r.data);
@@ -604,6 +647,59 @@
           }
           break;
       }
+    };
+    // exchange posts an assertion to the page's backend, which verifies it
+    // and starts its own session (an HttpOnly cookie); `result` is the
+    // backend's answer. The assertion stays in this closure: it is never
+    // stored, nor handed to the page's callbacks.
+    const exchange = (r) => {
+      const url = c.exchange;
+      const refused = (error, status, message) => {
+        if (destroyed) return;
+        teardown();
+        const text = message || `the sign-in was refused (${error || status})`;
+        console.error("scanin: exchange_failed: " + (error ? error + ": " : "") + text);
+        if (el) el.appendChild(errorBox(text, widgetTheme, "Sign-in failed."));
+        const e = failure("exchange_failed", text);
+        e.error = error;
+        e.status = status;
+        state("error", { code: "exchange_failed", error, status, message: text, retrying: false });
+        settle.reject(e);
+      };
+      fetch(url, {
+        method: "POST",
+        credentials: "include",
+        cache: "no-store",
+        redirect: "error", // the assertion goes to this URL and nowhere else
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ assertion: r.data, sid: r.sid }),
+      }).then(async (res) => {
+        const type = res.headers.get("Content-Type") || "";
+        let body;
+        try {
+          body = /^application\/([\w.+-]+\+)?json/i.test(type) ? await res.json() : undefined;
+        } catch (e) {
+          body = undefined;
+        }
+        const what = `${url} answered ${res.status}${type ? " " + type.split(";")[0] : ""}`;
+        if (!res.ok) {
+          const ok = body && typeof body === "object";
+          const error = ok && typeof body.error === "string" ? body.error : "";
+          const message = ok && typeof body.message === "string" && body.message ? body.message
+            : what + ', not {"error", "message"}';
+          refused(error, res.status, message);
+          return;
+        }
+        if (body === undefined) {
+          refused("", res.status, what + ": answer with JSON, such as {\"ok\": true}");
+          return;
+        }
+        if (destroyed) return;
+        state("success", { kind: r.kind, device: r.device });
+        call(opts.onResult, body);
+        el.dispatchEvent(new CustomEvent("scanin:result", { bubbles: true, detail: body }));
+        settle.resolve(body);
+      }, (err) => refused("", 0, `could not reach ${url} (${String((err && err.message) || err)})`));
     };
     window.addEventListener("message", onMessage);
     cleanups.push(() => window.removeEventListener("message", onMessage));
@@ -677,7 +773,9 @@
           sameSite: d.cookieSameSite,
         }
       : undefined;
-    const opts = { relay: d.relay, app: d.app, storage, ttl: d.ttl, limit: d.limit, verify: d.verify, theme: d.theme, timeout: d.timeout };
+    const exchange = d.exchangeUrl !== undefined ? { url: d.exchangeUrl } : undefined;
+    const opts = { relay: d.relay, app: d.app, storage, exchange, ttl: d.ttl, limit: d.limit, verify: d.verify, theme: d.theme,
+      timeout: d.timeout };
     for (const k of Object.keys(opts)) if (opts[k] === undefined) delete opts[k];
     const w = create(target, opts, { tag: true });
     if (d.redirect) w.result.then(() => location.assign(d.redirect), () => {});
