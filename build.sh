@@ -165,6 +165,9 @@ run_tests() {
 	# The edge relay's tests (server/edge) skip without its pinned npm
 	# packages; install them so that they run here.
 	edge_deps
+	# The verify tests cross-check assertions with jose (npm); under CI=true
+	# they fail rather than skip without it.
+	verify_deps
 	# The race detector is native only (js/wasm has none). The tests in e2e
 	# use the bin/scanin and wasm files build just made.
 	step "go test -race ./..."
@@ -222,6 +225,17 @@ edge_deps() {
 		step "npm ci (server/edge: workerd, wrangler, Node 22)"
 		(cd server/edge && WRANGLER_SEND_METRICS=false npm ci --no-audit --no-fund)
 		cp server/edge/package-lock.json server/edge/node_modules/.scanin-lock.json
+	fi
+}
+
+# verify_deps installs the jose package (verify/testdata/jose) that the
+# verify tests use as an independent JWT implementation.
+verify_deps() {
+	need npm "apt-get install -y nodejs npm"
+	if ! cmp -s verify/testdata/jose/package-lock.json verify/testdata/jose/node_modules/.scanin-lock.json 2>/dev/null; then
+		step "npm ci (verify/testdata/jose: jose)"
+		(cd verify/testdata/jose && npm ci --no-audit --no-fund)
+		cp verify/testdata/jose/package-lock.json verify/testdata/jose/node_modules/.scanin-lock.json
 	fi
 }
 
