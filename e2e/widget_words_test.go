@@ -185,6 +185,18 @@ func TestWidgetWordsFromConfig(t *testing.T) {
 			}
 			if tc.logo {
 				inWidget[bool](t, ctx, "the logo to load", `performance.getEntriesByType("resource").some((e) => e.name.endsWith("/favicon.svg") && e.responseEnd > 0)`, 5*time.Second)
+				// The light square under it: an odd number of modules, centred,
+				// at most 6.25 % of the code (qrsvg.Hole), the image inside.
+				hole := inWidget[map[string]float64](t, ctx, "the logo's square", `(() => {
+					const svg = document.querySelector("#qr svg"), r = svg.querySelector("rect.qr-hole"), i = svg.querySelector("image.qr-logo");
+					const a = (el, k) => Number(el.getAttribute(k));
+					return {n: svg.viewBox.baseVal.width, x: a(r, "x"), y: a(r, "y"), side: a(r, "width"), ix: a(i, "x"), iside: a(i, "width")};
+				})()`, 5*time.Second)
+				n, side := int(hole["n"]), int(hole["side"])
+				if side%2 != 1 || int(hole["x"])*2+side != n || hole["y"] != hole["x"] || side*side*10000 > 625*(n-8)*(n-8) ||
+					hole["ix"] != hole["x"]+1 || hole["iside"] != hole["side"]-2 {
+					t.Errorf("the logo's square in a %d-module code: %v", n, hole)
+				}
 			}
 			shot(t, ctx, "#login iframe", "widget-"+tc.app+".png")
 			link := readCode(t, ctx, "")

@@ -57,9 +57,10 @@ func (v *view) setTitle(appName string) {
 	v.text("title", v.title, "Sign in to "+appName)
 }
 
-// prepareCode draws the QR code for link, with the app's logo (a URL, or
-// "") in its centre. The page hides it until the phase is waiting, so it
-// can be drawn while the socket connects.
+// prepareCode draws the QR code for link, at level H when the app has a
+// logo (a URL, or ""), which widget.js draws in its centre
+// (qrsvg.Hole). The page hides it until the phase is waiting, so it can
+// be drawn while the socket connects.
 func (v *view) prepareCode(link, appName, logo string) {
 	if v.shownLink == link {
 		return
@@ -76,7 +77,7 @@ func (v *view) prepareCode(link, appName, logo string) {
 	}
 	// DisableBorder stays false: the bitmap has the 4-module quiet zone
 	// fitCode counts on. Bitmap is called once; it finishes the encoding.
-	svg := qrsvg.SVG(q.Bitmap(), "QR code: scan it with your phone to sign in to "+appName, logo)
+	svg := qrsvg.SVG(q.Bitmap(), "QR code: scan it with your phone to sign in to "+appName)
 	v.qr.Set("innerHTML", svg)
 	v.fitCode()
 	v.shownLink = link

@@ -41,6 +41,39 @@
         (err) => ({ status: 0, body: String(err) }))
     : Promise.resolve({ status: 0, body: "missing or malformed app id" });
 
+  // The app's logo in the code's centre. The Go program encodes the code
+  // at error correction level H when the app has one; this draws it, so
+  // that the drawing is not in the WebAssembly: over the modules of
+  // qrsvg.Hole (an odd square about a quarter of the code's width, centred)
+  // a light square, and the image inside it with a one-module margin. The
+  // observer runs before the next paint, so no code shows without it.
+  config.then((res) => {
+    let logo = "";
+    try {
+      logo = res.status === 200 ? JSON.parse(res.body).logo : "";
+    } catch (e) {}
+    if (typeof logo !== "string" || !/^https?:\/\//.test(logo)) return;
+    const qr = document.getElementById("qr");
+    const ns = "http://www.w3.org/2000/svg";
+    const add = (svg, name, attrs) => {
+      const el = document.createElementNS(ns, name);
+      for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, v);
+      svg.appendChild(el);
+    };
+    const draw = () => {
+      const svg = qr.firstElementChild;
+      if (!svg || !svg.viewBox || svg.querySelector(".qr-logo")) return;
+      const n = svg.viewBox.baseVal.width;
+      let side = Math.floor((n - 8) / 4);
+      side -= 1 - (side % 2);
+      const from = (n - side) / 2;
+      add(svg, "rect", { class: "qr-bg qr-hole", fill: "#fff", x: from, y: from, width: side, height: side });
+      add(svg, "image", { class: "qr-logo", href: logo, x: from + 1, y: from + 1, width: side - 2, height: side - 2 });
+    };
+    new MutationObserver(draw).observe(qr, { childList: true });
+    draw();
+  });
+
   // The first session's socket, opened as soon as the page has said who it
   // is. The Go program adopts it with its queued events, or closes it.
   let socket = null;

@@ -16,20 +16,8 @@ import (
 // shape-rendering="crispEdges" keeps neighbouring runs from showing hairline
 // seams. The fill colours are attributes, so CSS can override them (classes
 // qr-bg and qr-fg). label becomes the element's accessible name.
-//
-// A non-empty logo (an image URL) sits in the code's centre: the modules
-// under it (Hole) are cleared in bits and left light, and the image is
-// drawn inside them with a one-module margin. It hides data modules, so a
-// code with a logo must be encoded at error correction level H
-// (go-qrcode's Highest).
-func SVG(bits [][]bool, label, logo string) string {
+func SVG(bits [][]bool, label string) string {
 	size := strconv.Itoa(len(bits))
-	from, to := Hole(len(bits))
-	if logo != "" {
-		for _, row := range bits[from:to] {
-			clear(row[from:to])
-		}
-	}
 	var b strings.Builder
 	b.Grow(64 * len(bits) * 4)
 	b.WriteString(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 `)
@@ -56,26 +44,8 @@ func SVG(bits [][]bool, label, logo string) string {
 			b.WriteString("h" + run + "v1h-" + run + "z")
 		}
 	}
-	b.WriteString(`"/>`)
-	if logo != "" {
-		at, side := strconv.Itoa(from+1), strconv.Itoa(to-from-2)
-		b.WriteString(`<image class="qr-logo" href="`)
-		writeEscaped(&b, logo)
-		b.WriteString(`" x="` + at + `" y="` + at + `" width="` + side + `" height="` + side + `"/>`)
-	}
-	b.WriteString(`</svg>`)
+	b.WriteString(`"/></svg>`)
 	return b.String()
-}
-
-// Hole is the square of modules a logo covers in a code of size modules a
-// side (quiet zone included): from <= x, y < to. It is about a quarter of
-// the code's width, rounded down to an odd number of modules centred on the
-// middle one, so at most 6.25 % of the code: level H restores up to 30 %.
-func Hole(size int) (from, to int) {
-	side := (size - 8) / 4
-	side -= 1 - side%2
-	from = (size - side) / 2
-	return from, from + side
 }
 
 // writeEscaped writes s as XML character data or an attribute value.
@@ -94,4 +64,19 @@ func writeEscaped(b *strings.Builder, s string) {
 			b.WriteRune(r)
 		}
 	}
+}
+
+// Hole is the square of modules an app's logo covers in a code of size
+// modules a side (quiet zone included): from <= x, y < to. It is about a
+// quarter of the code's width, rounded down to an odd number of modules
+// centred on the middle one, so at most 6.25 % of the code: level H
+// (go-qrcode's Highest) restores up to 30 %. widget.js draws the logo: a
+// light square over these modules, the image inside it with a one-module
+// margin; the SVG here stays the code alone, which keeps the drawing out
+// of the WebAssembly.
+func Hole(size int) (from, to int) {
+	side := (size - 8) / 4
+	side -= 1 - side%2
+	from = (size - side) / 2
+	return from, from + side
 }
