@@ -21,15 +21,26 @@
 // two round trips off the path to the first code.
 //
 // Messages to the embedding page (window.parent, targetOrigin the verified
-// origin): scanin:ready {expires_at}, scanin:scanned, scanin:expired {final},
+// origin): scanin:ready {expires_at} (for each code: a rotation is silent),
+// scanin:scanned, scanin:verifying (verify mode: the check code waits for
+// a click), scanin:expired {final: true} (only when the widget stops),
 // scanin:denied, scanin:error {code, message, retrying}, scanin:result
 // {kind, data, device, sid}, and two that only embed.js needs: scanin:resize
 // {height} and scanin:open {link} (the iframe may not open windows itself).
 // From the page: scanin:hello and scanin:refresh.
 //
 // The iframe URL's query: app (required), ttl (15..300 s per code), verify=1
-// (show the check code and ask before accepting), theme=light|dark, and
-// limit (15..300 s of codes before "Show a new code").
+// (show the check code and ask before accepting), theme=light|dark|auto
+// (widget.js applies it), and limit (15..300 s of codes before "Show a new
+// code").
+//
+// The words the widget shows are widget.html's: the status line's and the
+// badge's data-* attributes, one per state, which view.render reads, and
+// a test in internal/words holds to scanin's vocabulary. The waiting
+// instruction is the app's scan_hint. widget.js also draws the countdown's
+// seconds (from the ring's animation) and the app's logo over the code
+// (qrsvg.Hole; the program encodes such a code at level H), so that none
+// of it is in the WebAssembly.
 //
 // # Wasm
 //
