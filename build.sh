@@ -160,6 +160,7 @@ run_tests() {
 	need git
 	need_pkg chromium chromium "$chromium_bin"
 	need_pkg gcc gcc # go test -race needs cgo
+	need_pkg redis-server redis-server # the Redis backend's tests start their own
 	build
 	static_checks
 	# The edge relay's tests (server/edge) skip without its pinned npm
