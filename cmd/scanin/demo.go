@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -142,9 +143,17 @@ func runDemo(ctx context.Context, args []string, io stdio) int {
 		closeAll()
 		return fail(err)
 	}
+	// The shop's backend mode checks assertions addressed to its origin,
+	// and its phone API answers the phone page's origin.
+	shopHandler, err := shop.Handler(shop.Config{Relay: relayURL, Origin: shopURL, PhoneOrigin: originOf(relayURL), App: app.ID}, logger)
+	if err != nil {
+		closeAll()
+		return fail(err)
+	}
+	phonePage := phone.HandlerWithShop("/phone", shopURL)
 	relayMux := http.NewServeMux()
-	relayMux.Handle("/phone", phone.Handler("/phone"))
-	relayMux.Handle("/phone/", phone.Handler("/phone"))
+	relayMux.Handle("/phone", phonePage)
+	relayMux.Handle("/phone/", phonePage)
 	relayMux.Handle("/", relay.Handler())
 	if cert != nil {
 		// The CA certificate (public), for a phone that would rather
@@ -158,7 +167,7 @@ func runDemo(ctx context.Context, args []string, io stdio) int {
 
 	servers := []*http.Server{
 		newHTTPServer(relayMux, logger),
-		newHTTPServer(shop.Handler(relayURL, logger), logger),
+		newHTTPServer(shopHandler, logger),
 	}
 	served := make(chan error, 2)
 	for i, ln := range []net.Listener{relayLn, shopLn} {
@@ -188,7 +197,7 @@ Safari: "Show Details", then "visit this website"), or install the CA file.
 1. On this computer, open the relay, accept, then open the shop and accept.
 2. On a phone on the same network (Wi-Fi), open the phone page and accept.
    Scan the shop's code with it, or with the phone's camera app.
-3. Tap "Log in" on the phone: the shop shows "Signed in as Ada Lovelace".
+3. Tap "Sign in" on the phone: the shop shows "Signed in as Ada Lovelace".
 
 Press Ctrl-C to stop.
 `, ip, shopURL, relayURL+"/phone", relayURL, cert.CAFile, relayURL)
@@ -203,7 +212,7 @@ Press Ctrl-C to stop.
 2. Open the phone in another tab (or, with scanin demo --lan, on a phone on
    this network). Scan the shop's code with its camera, or upload a
    screenshot of the code.
-3. Tap "Log in" on the phone: the shop shows "Signed in as Ada Lovelace".
+3. Tap "Sign in" on the phone: the shop shows "Signed in as Ada Lovelace".
 
 Press Ctrl-C to stop.
 `, shopURL, relayURL+"/phone", relayURL)
@@ -228,6 +237,15 @@ Press Ctrl-C to stop.
 		}
 	}
 	return code
+}
+
+// originOf is a URL's origin (scheme://host[:port]).
+func originOf(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return u
+	}
+	return p.Scheme + "://" + p.Host
 }
 
 // listenPort is the port a listener listens on.

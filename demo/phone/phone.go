@@ -1,6 +1,6 @@
 // Package phone is the demo phone page, served by the demo relay at /phone:
 // it plays the integrator's mobile app (a demo user already signed in), with
-// a scanner, the mandatory confirmation screen, and Log in / Deny. Its logic
+// a scanner, the mandatory confirmation screen, and Sign in / Decline. Its logic
 // is the mobile SDK compiled to WebAssembly (see ./wasm), built by build.sh
 // into dist/phone.wasm.gz.
 package phone
@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"embed"
+	"html"
 	"io"
 	"io/fs"
 	"net/http"
@@ -23,7 +24,13 @@ var files embed.FS
 
 // Handler serves the phone page at prefix (e.g. "/phone") and its files
 // below it.
-func Handler(prefix string) http.Handler {
+func Handler(prefix string) http.Handler { return HandlerWithShop(prefix, "") }
+
+// HandlerWithShop is Handler for a phone page that also plays the app's
+// side of the shop's backend mode: it registers its device key with the
+// shop at shopURL (its backend in the demo) and lists the browsers it
+// signed in there. An empty shopURL leaves that part out.
+func HandlerWithShop(prefix, shopURL string) http.Handler {
 	staticFS, _ := fs.Sub(files, "static")
 	distFS, _ := fs.Sub(files, "dist")
 	mux := http.NewServeMux()
@@ -33,6 +40,9 @@ func Handler(prefix string) http.Handler {
 			if err != nil {
 				http.Error(w, name+" is not built: run ./build.sh", http.StatusNotFound)
 				return
+			}
+			if name == "phone.html" {
+				b = bytes.ReplaceAll(b, []byte("{{shop}}"), []byte(html.EscapeString(shopURL)))
 			}
 			w.Header().Set("Content-Type", contentType)
 			w.Header().Set("Cache-Control", "no-cache")

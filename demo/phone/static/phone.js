@@ -94,6 +94,7 @@
     await wasmReady;
     const r = await scaninPhone.inspect(link.trim());
     if (r.error) { message(r.error); return; }
+    inspected = r;
     message("");
     $("c-app").textContent = r.appName;
     $("c-origin").textContent = r.origin || "(not told)";
@@ -126,11 +127,176 @@
     $("approve").disabled = $("deny").disabled = true;
     message(approve ? "Signing in…" : "Declining…");
     const r = approve
-      ? await scaninPhone.approve("token", demoToken(), "Demo phone", "web")
+      ? (signsIn()
+        ? await scaninPhone.approveAssertion(device.deviceId, device.user, device.name, device.type, signerOf(device))
+        : await scaninPhone.approve("token", demoToken(), "Demo phone", "web"))
       : await scaninPhone.deny();
     $("approve").disabled = $("deny").disabled = false;
     message("");
     outcome(r.title, r.text);
+  }
+
+  // --- the shop's backend mode ---------------------------------------------------
+  // The shop (this app's backend in the demo) is at data-shop. Registered,
+  // this phone keeps an ECDSA P-256 key that WebCrypto made non-extractable
+  // in IndexedDB; the shop gets only its public JWK. Signing in to the shop,
+  // the SDK (phone.wasm) makes the assertion's claims from the session it
+  // read and this key signs them: WebCrypto's ECDSA signature is R||S already,
+  // as JWS wants it.
+  const SHOP = script.dataset.shop && !script.dataset.shop.includes("{{") ? script.dataset.shop.replace(/\/+$/, "") : "";
+  let device = null; // {deviceId, name, type, user, token, privateKey, publicRaw}
+  let inspected = null; // what the last code's session said
+
+  // signsIn: this phone signs an assertion for the code it approves when
+  // it is registered and the code is the shop's (its aud).
+  function signsIn() {
+    return !!(device && SHOP && inspected && inspected.origin === new URL(SHOP).origin);
+  }
+
+  function signerOf(d) {
+    return {
+      publicKey: d.publicRaw,
+      sign: (bytes) => crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, d.privateKey, bytes),
+    };
+  }
+
+  function store(mode, f) {
+    return new Promise((resolve, reject) => {
+      const open = indexedDB.open("scanin-demo-phone", 1);
+      open.onupgradeneeded = () => open.result.createObjectStore("devices");
+      open.onerror = () => reject(open.error);
+      open.onsuccess = () => {
+        const tx = open.result.transaction("devices", mode);
+        const req = f(tx.objectStore("devices"));
+        tx.oncomplete = () => { open.result.close(); resolve(req.result); };
+        tx.onerror = () => { open.result.close(); reject(tx.error); };
+      };
+    });
+  }
+
+  const b64url = (bytes) => btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+
+  function guessName() {
+    const ua = navigator.userAgent;
+    const m = ua.match(/Android [\d.]+; ([^;)]+?)(?: Build[^;)]*)?\)/);
+    if (m && m[1] !== "K") return m[1];
+    if (/iPhone/.test(ua)) return "iPhone";
+    if (/iPad/.test(ua)) return "iPad";
+    return /Android/.test(ua) ? "Android phone" : "Demo phone";
+  }
+  const deviceType = () => (/Android/.test(navigator.userAgent) ? "android" : /iPhone|iPad/.test(navigator.userAgent) ? "ios" : "web");
+
+  async function register() {
+    const name = $("b-name").value.trim();
+    if (!name) { message("Give this phone a name first."); $("b-name").focus(); return; }
+    $("b-register").disabled = true;
+    message("Registering…");
+    try {
+      const keys = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
+      const jwk = await crypto.subtle.exportKey("jwk", keys.publicKey);
+      const publicRaw = new Uint8Array(await crypto.subtle.exportKey("raw", keys.publicKey));
+      const d = { deviceId: b64url(crypto.getRandomValues(new Uint8Array(16))), name, type: deviceType(),
+        privateKey: keys.privateKey, publicRaw };
+      const reg = { device_id: d.deviceId, public_key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, name, type: d.type };
+      const r = await fetch(SHOP + "/phone-api/register", {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(reg),
+      });
+      const body = await r.json().catch(() => null);
+      if (!r.ok || !body) {
+        message("Demo Shop did not register this phone: " + ((body && body.message) || r.status));
+        return;
+      }
+      d.user = body.user;
+      d.token = body.token;
+      await store("readwrite", (s) => s.put(d, SHOP));
+      device = d;
+      message("");
+      showBackend();
+    } catch (e) {
+      message("Could not register this phone: " + e);
+    } finally {
+      $("b-register").disabled = false;
+    }
+  }
+
+  function showBackend() {
+    $("backend").hidden = !SHOP;
+    if (!SHOP) return;
+    $("b-unregistered").hidden = !!device;
+    $("b-registered").hidden = !device;
+    if (!device) {
+      if (!$("b-name").value) $("b-name").value = guessName();
+      return;
+    }
+    $("b-status").replaceChildren("This phone, ", Object.assign(document.createElement("b"), { id: "b-device", textContent: device.name }),
+      ", is registered: it signs you in to Demo Shop with its own key.");
+    $("b-forget").hidden = true;
+    refreshBrowsers();
+  }
+
+  function phoneAPI(path, method) {
+    return fetch(SHOP + "/phone-api/" + path, { method: method || "GET", headers: { Authorization: "Bearer " + device.token } });
+  }
+
+  // refreshBrowsers shows the browsers this phone signed in, as the shop
+  // knows them, each with Sign out.
+  async function refreshBrowsers() {
+    if (!device) return;
+    const list = $("b-browsers");
+    let r, body;
+    try {
+      r = await phoneAPI("browsers");
+      body = await r.json();
+    } catch (e) {
+      $("b-none").textContent = "Could not reach Demo Shop: " + e;
+      $("b-none").hidden = false;
+      return;
+    }
+    if (!r.ok) {
+      // Revoked on the account page (or the shop restarted): say so, and
+      // offer a fresh registration.
+      $("b-status").textContent = body.message || "Demo Shop refused this phone.";
+      $("b-forget").hidden = false;
+      list.replaceChildren();
+      $("b-none").hidden = true;
+      return;
+    }
+    list.replaceChildren(...body.browsers.map((b) => {
+      const li = document.createElement("li");
+      li.dataset.handle = b.handle;
+      const what = document.createElement("span");
+      what.textContent = b.browser + " · " + b.ip + " · " + b.time;
+      const out = document.createElement("button");
+      out.type = "button";
+      out.className = "secondary";
+      out.textContent = "Sign out";
+      out.addEventListener("click", async () => {
+        out.disabled = true;
+        await phoneAPI("browsers/" + encodeURIComponent(b.handle) + "/sign-out", "POST").catch(() => null);
+        refreshBrowsers();
+      });
+      li.append(what, out);
+      return li;
+    }));
+    $("b-none").textContent = "None right now.";
+    $("b-none").hidden = body.browsers.length > 0;
+  }
+
+  async function forget() {
+    await store("readwrite", (s) => s.delete(SHOP)).catch(() => null);
+    device = null;
+    showBackend();
+  }
+
+  if (SHOP) {
+    $("b-register").addEventListener("click", register);
+    $("b-refresh").addEventListener("click", refreshBrowsers);
+    $("b-forget").addEventListener("click", forget);
+    $("again").addEventListener("click", refreshBrowsers);
+    store("readonly", (s) => s.get(SHOP))
+      .then((d) => { device = d || null; })
+      .catch(() => { device = null; })
+      .then(showBackend);
   }
 
   // --- wiring ------------------------------------------------------------------

@@ -11,6 +11,7 @@
 package main
 
 import (
+	"errors"
 	"syscall/js"
 
 	"github.com/makiuchi-d/gozxing"
@@ -33,6 +34,7 @@ func main() {
 	api := js.Global().Get("Object").New()
 	api.Set("inspect", promiseFunc(p.inspect))
 	api.Set("approve", promiseFunc(p.approve))
+	api.Set("approveAssertion", promiseFunc(p.approveAssertion))
 	api.Set("deny", promiseFunc(p.deny))
 	api.Set("decodeQR", js.FuncOf(decodeQR))
 	// What phone.js shows when the code runs out while the person looks
@@ -83,6 +85,84 @@ func (p *phone) approve(args []js.Value) map[string]any {
 		return outcomeResult(&mobile.Outcome{Code: mobile.CodeBadRequest, Message: "nothing to approve"})
 	}
 	return outcomeResult(p.session.Approve(args[0].String(), args[1].String(), args[2].String(), args[3].String()))
+}
+
+// approveAssertion signs an assertion with the page's device key and
+// delivers it (the shop's backend mode): args are the device id, the
+// user's id at the shop, the device's name and type, and the signer, a JS
+// object {publicKey: Uint8Array (the 65-byte P-256 point), sign(Uint8Array):
+// Promise<ArrayBuffer> (WebCrypto's ECDSA with SHA-256, R||S)}. The SDK
+// makes the claims from the inspected session, as an app's would.
+func (p *phone) approveAssertion(args []js.Value) map[string]any {
+	if p.session == nil || len(args) < 5 || args[4].Type() != js.TypeObject {
+		return outcomeResult(&mobile.Outcome{Code: mobile.CodeBadRequest, Message: "nothing to approve"})
+	}
+	signer := jsSigner{pub: bytesOf(args[4].Get("publicKey")), obj: args[4]}
+	return outcomeResult(p.session.ApproveAssertion(signer, args[0].String(), args[1].String(), args[2].String(), args[3].String()))
+}
+
+// jsSigner is a mobile.Signer whose key is the page's WebCrypto key, which
+// never leaves the browser (it is not extractable).
+type jsSigner struct {
+	pub []byte
+	obj js.Value
+}
+
+// PublicKey implements mobile.Signer.
+func (s jsSigner) PublicKey() ([]byte, error) {
+	if len(s.pub) != 65 {
+		return nil, errors.New("the page's public key is not a 65-byte P-256 point")
+	}
+	return s.pub, nil
+}
+
+// Sign implements mobile.Signer: WebCrypto returns R||S, which the SDK
+// takes as it is.
+func (s jsSigner) Sign(message []byte) ([]byte, error) {
+	arr := js.Global().Get("Uint8Array").New(len(message))
+	js.CopyBytesToJS(arr, message)
+	v, err := await(s.obj.Call("sign", arr))
+	if err != nil {
+		return nil, errors.New("the page's key did not sign: " + err.Error())
+	}
+	return bytesOf(v), nil
+}
+
+// await waits for a JS promise. It blocks this goroutine only: the
+// browser's event loop runs on, and settles the promise.
+func await(promise js.Value) (js.Value, error) {
+	type settled struct {
+		v   js.Value
+		err error
+	}
+	ch := make(chan settled, 1)
+	then := js.FuncOf(func(_ js.Value, a []js.Value) any {
+		ch <- settled{v: a[0]}
+		return nil
+	})
+	catch := js.FuncOf(func(_ js.Value, a []js.Value) any {
+		ch <- settled{err: errors.New(a[0].Call("toString").String())}
+		return nil
+	})
+	defer then.Release()
+	defer catch.Release()
+	promise.Call("then", then, catch)
+	r := <-ch
+	return r.v, r.err
+}
+
+// bytesOf copies an ArrayBuffer or a Uint8Array to Go.
+func bytesOf(v js.Value) []byte {
+	if v.Type() != js.TypeObject {
+		return nil
+	}
+	u8 := js.Global().Get("Uint8Array").New(v)
+	if v.InstanceOf(js.Global().Get("Uint8Array")) {
+		u8 = v
+	}
+	b := make([]byte, u8.Get("length").Int())
+	js.CopyBytesToGo(b, u8)
+	return b
 }
 
 func (p *phone) deny(args []js.Value) map[string]any {
