@@ -198,6 +198,9 @@ Safari: "Show Details", then "visit this website"), or install the CA file.
 2. On a phone on the same network (Wi-Fi), open the phone page and accept.
    Scan the shop's code with it, or with the phone's camera app.
 3. Tap "Sign in" on the phone: the shop shows "Signed in as Ada Lovelace".
+4. Server-side mode: choose "Backend session" on the shop, and "Register this
+   phone" on the phone; the shop then keeps its own HttpOnly session, and its
+   account page lists your phones and browsers and revokes a phone.
 
 Press Ctrl-C to stop.
 `, ip, shopURL, relayURL+"/phone", relayURL, cert.CAFile, relayURL)
@@ -213,6 +216,9 @@ Press Ctrl-C to stop.
    this network). Scan the shop's code with its camera, or upload a
    screenshot of the code.
 3. Tap "Sign in" on the phone: the shop shows "Signed in as Ada Lovelace".
+4. Server-side mode: choose "Backend session" on the shop, and "Register this
+   phone" on the phone; the shop then keeps its own HttpOnly session, and its
+   account page lists your phones and browsers and revokes a phone.
 
 Press Ctrl-C to stop.
 `, shopURL, relayURL+"/phone", relayURL)
