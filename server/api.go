@@ -78,7 +78,14 @@ func (rl *Relay) sender(h func(w http.ResponseWriter, r *http.Request, sid, ip s
 func (rl *Relay) limit(w http.ResponseWriter, r *http.Request, limiter *rateLimiter) (ip string, ok bool) {
 	ip = rl.clientIP(r)
 	if limiter != nil {
-		if ok, wait := limiter.allow(ip, time.Now()); !ok {
+		ok, wait, err := limiter.allow(r.Context(), ip)
+		if err != nil {
+			rl.limiterFailed(limiter, err)
+			rl.writeError(w, limiterUnavailable())
+			return "", false
+		}
+		rl.limiterWorks(limiter)
+		if !ok {
 			e, secs := rules.RateLimited(wait)
 			w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 			rl.writeError(w, e)

@@ -1,59 +1,143 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
+	"github.com/scanin/scanin/protocol"
 	"github.com/scanin/scanin/server/rules"
 )
 
-// rateLimiter keeps a rules.Bucket per client (rules.ClientKey) of
-// perMinute tokens.
+// limiter is one per-client rate limit (docs/protocol.md 9): a token
+// bucket per client that holds at most a minute's requests, starts full and
+// refills continuously. Allow takes a token for the client key (its
+// rules.ClientKey). When there is none, ok is false and retryAfter is how
+// long until there is one. err is set when the limiter cannot tell (Redis
+// unreachable); then ok is false.
+type limiter interface {
+	Allow(ctx context.Context, key string) (ok bool, retryAfter time.Duration, err error)
+}
+
+// Both limiters are limiters.
+var (
+	_ limiter = (*memLimiter)(nil)
+)
+
+// rateLimiter is one of the relay's two rate limits (new sessions, sender
+// requests) as the handlers use it: it keys clients by rules.ClientKey,
+// asks its limiter, and sweeps it when it lives in memory.
 type rateLimiter struct {
-	mu        sync.Mutex
-	perMinute int
-	buckets   map[string]*rules.Bucket
+	name string      // which limit, for logs
+	lim  limiter     // the limit itself
+	mem  *memLimiter // lim when it is in memory, for sweep; else nil
+	// failing is set while the limiter cannot tell, so that the relay logs
+	// the first failure and the recovery rather than every request.
+	failing atomic.Bool
 }
 
+// newRateLimiter is a limit of perMinute requests a minute per client, kept
+// in this process's memory.
 func newRateLimiter(perMinute int) *rateLimiter {
-	return &rateLimiter{perMinute: perMinute, buckets: make(map[string]*rules.Bucket)}
+	m := newMemLimiter(perMinute)
+	return &rateLimiter{name: "memory", lim: m, mem: m}
 }
 
-// allow takes a token for ip at time now. When there is none it returns
-// how long until there is.
-func (l *rateLimiter) allow(ip string, now time.Time) (bool, time.Duration) {
-	key := rules.ClientKey(ip)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.buckets[key]
-	if b == nil {
-		full := rules.FullBucket(l.perMinute, now)
-		b = &full
-		l.buckets[key] = b
-	}
-	return b.Take(l.perMinute, now)
+// allow takes a token for the client at ip: see limiter.
+func (l *rateLimiter) allow(ctx context.Context, ip string) (ok bool, retryAfter time.Duration, err error) {
+	return l.lim.Allow(ctx, rules.ClientKey(ip))
 }
 
-// sweep forgets clients whose bucket is full again: they are as if new.
+// sweep forgets the clients of an in-memory limit whose bucket is full
+// again. A limit in Redis needs none: its keys expire.
 func (l *rateLimiter) sweep(now time.Time) {
+	if l.mem != nil {
+		l.mem.sweep(now)
+	}
+}
+
+// size is the number of clients an in-memory limit tracks; 0 in Redis.
+func (l *rateLimiter) size() int {
+	if l.mem == nil {
+		return 0
+	}
+	return l.mem.size()
+}
+
+// limiterUnavailable is the answer to a request whose rate limit cannot be
+// checked.
+func limiterUnavailable() *protocol.Error {
+	return &protocol.Error{Code: protocol.CodeUnavailable, Message: "the relay cannot reach its store; try again shortly"}
+}
+
+// memLimiter keeps a rate.Limiter per client key, in memory.
+type memLimiter struct {
+	perMinute int
+	every     rate.Limit
+	now       func() time.Time // time.Now; tests set their own clock
+
+	mu      sync.Mutex
+	clients map[string]*rate.Limiter
+}
+
+func newMemLimiter(perMinute int) *memLimiter {
+	return &memLimiter{
+		perMinute: perMinute,
+		every:     rate.Limit(float64(perMinute) / 60),
+		now:       time.Now,
+		clients:   make(map[string]*rate.Limiter),
+	}
+}
+
+// Allow takes a token for key now. It never fails.
+func (l *memLimiter) Allow(_ context.Context, key string) (bool, time.Duration, error) {
+	ok, wait := l.allowAt(key, l.now())
+	return ok, wait, nil
+}
+
+// allowAt takes a token for key at time now; when there is none it returns
+// how long until there is. A refused request takes nothing.
+func (l *memLimiter) allowAt(key string, now time.Time) (bool, time.Duration) {
+	// One lock for the map and the take, so that a sweep cannot forget a
+	// bucket between the two.
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for k, b := range l.buckets {
-		if !b.FullAt(l.perMinute).After(now) {
-			delete(l.buckets, k)
+	c := l.clients[key]
+	if c == nil {
+		c = rate.NewLimiter(l.every, l.perMinute)
+		l.clients[key] = c
+	}
+	if c.AllowN(now, 1) {
+		return true, 0
+	}
+	missing := 1 - c.TokensAt(now)
+	return false, time.Duration(missing / float64(l.every) * float64(time.Second))
+}
+
+// sweep forgets the clients whose bucket is full at now: they are as if new.
+func (l *memLimiter) sweep(now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k, c := range l.clients {
+		if c.TokensAt(now) >= float64(l.perMinute) {
+			delete(l.clients, k)
 		}
 	}
 }
 
 // size is the number of clients tracked.
-func (l *rateLimiter) size() int {
+func (l *memLimiter) size() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.buckets)
+	return len(l.clients)
 }
 
 // clientIP is the address a request comes from: the socket's peer, or, when
@@ -97,4 +181,23 @@ func (rl *Relay) trusted(a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// limiterFailed logs that limit cannot be checked (Redis unreachable):
+// once when it starts failing, not for every request. A request whose
+// client went away is not a failure of the limiter.
+func (rl *Relay) limiterFailed(limit *rateLimiter, err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	if limit.failing.CompareAndSwap(false, true) {
+		rl.log.Error("cannot check the rate limit: answering 503 unavailable until it can", "limit", limit.name, "err", err)
+	}
+}
+
+// limiterWorks logs that limit can be checked again after limiterFailed.
+func (rl *Relay) limiterWorks(limit *rateLimiter) {
+	if limit.failing.Load() && limit.failing.CompareAndSwap(true, false) {
+		rl.log.Info("the rate limit can be checked again", "limit", limit.name)
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -654,37 +653,6 @@ func mustPrefixes(t *testing.T, ss ...string) (out []netip.Prefix) {
 		out = append(out, p)
 	}
 	return out
-}
-
-func TestRateLimiterRefills(t *testing.T) {
-	l := newRateLimiter(60)
-	now := time.Unix(1000, 0)
-	for i := 0; i < 60; i++ {
-		if ok, _ := l.allow("192.0.2.1", now); !ok {
-			t.Fatalf("request %d refused", i)
-		}
-	}
-	ok, wait := l.allow("192.0.2.1", now)
-	if ok || wait != time.Second {
-		t.Fatalf("61st: ok %v wait %v, want refused for 1 s", ok, wait)
-	}
-	if ok, _ := l.allow("192.0.2.2", now); !ok {
-		t.Error("another client was refused")
-	}
-	if ok, _ := l.allow("192.0.2.1", now.Add(time.Second)); !ok {
-		t.Error("no token after a second")
-	}
-	// IPv6 clients are counted per /64.
-	for i := 0; i < 60; i++ {
-		l.allow(fmt.Sprintf("2001:db8::%x", i), now)
-	}
-	if ok, _ := l.allow("2001:db8::ffff", now); ok {
-		t.Error("a /64 got more than its share")
-	}
-	l.sweep(now.Add(2 * time.Minute))
-	if n := l.size(); n != 0 {
-		t.Errorf("%d buckets after the sweep", n)
-	}
 }
 
 // TestAppendFrame checks that the relay's own writer of the sealed frame
