@@ -292,6 +292,34 @@ func TestWidgetVerifyingWords(t *testing.T) {
 	if n := countStates(t, ctx, "expired"); n != 0 {
 		t.Errorf("%d expired states", n)
 	}
+	// Signed in: no room left for the code, the countdown or buttons.
+	inWidget[bool](t, ctx, "the success state", `document.getElementById("scanin").dataset.state === "success" &&
+		document.getElementById("status").textContent === `+jsString(words.WidgetSuccess), 5*time.Second)
+	shot(t, ctx, "#login iframe", "widget-success.png")
+	waitFor(t, ctx, "the frame to shrink", `document.querySelector("#login iframe").getBoundingClientRect().height < 160`, 5*time.Second)
+}
+
+// TestWidgetRotationAndStop: a code that runs out is replaced without an
+// expired event (the page hears waiting again); when the show limit is
+// reached the widget stops, and only that is expired (final), with "The
+// code expired." and "Show a new code" and no room left for the code.
+func TestWidgetRotationAndStop(t *testing.T) {
+	t.Parallel()
+	ctx := tab(t, false)
+	must(t, ctx, chromedp.Navigate(wordsPage(t, env.relay.url, map[string]any{"app": "shop", "ttl": 15, "limit": 30})))
+	waitStates(t, ctx, "waiting", 2, 45*time.Second)
+	if n := countStates(t, ctx, "expired"); n != 0 {
+		t.Errorf("%d expired states at the rotation; want none\n%s", n, pageLog(ctx))
+	}
+	waitStates(t, ctx, "expired", 1, 30*time.Second)
+	if got := eval[[]bool](t, ctx, `window.__t.states.filter((s) => s.state === "expired").map((s) => s.final)`); len(got) != 1 || !got[0] {
+		t.Errorf("expired states: %v; want one, final", got)
+	}
+	inWidget[bool](t, ctx, "the stopped state", `document.getElementById("scanin").dataset.state === "stopped" &&
+		document.getElementById("status").textContent === `+jsString(words.WidgetExpired)+` &&
+		!document.getElementById("new-code").hidden`, 5*time.Second)
+	waitFor(t, ctx, "the frame to shrink", `document.querySelector("#login iframe").getBoundingClientRect().height < 200`, 5*time.Second)
+	shot(t, ctx, "#login iframe", "widget-stopped.png")
 }
 
 // TestLinkPageButtons: /link shows the app's name, opens its app_link with

@@ -557,10 +557,13 @@ func (w *widget) accept(m protocol.Message) {
 	w.post("scanin:result", map[string]any{"kind": string(m.Kind), "data": m.Data, "device": device, "sid": sid})
 }
 
-// finish ends the current code for good and shows p.
+// finish ends the current code for good and shows p, at once, so that
+// the page gets the smaller height (scanin:resize) before the news, such
+// as a result, after which embed.js reads no more messages.
 func (w *widget) finish(p phase) {
 	w.dropCode()
 	w.phase = p
+	w.render()
 }
 
 // expired rotates to a fresh code, silently (the page hears scanin:ready
