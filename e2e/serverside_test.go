@@ -237,6 +237,7 @@ type exchangeSite struct {
 	mu     sync.Mutex
 	pages  map[string]string
 	posted []string // the assertions posted to /exchange
+	sids   []string // and the sids posted with them
 }
 
 func newExchangeSite(t *testing.T) *exchangeSite {
@@ -256,10 +257,11 @@ func newExchangeSite(t *testing.T) *exchangeSite {
 	})
 	mux.HandleFunc("POST /exchange", func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		var req struct{ Assertion string }
+		var req struct{ Assertion, SID string }
 		json.Unmarshal(body, &req)
 		s.mu.Lock()
 		s.posted = append(s.posted, req.Assertion)
+		s.sids = append(s.sids, req.SID)
 		s.mu.Unlock()
 		r.Body = io.NopCloser(strings.NewReader(string(body)))
 		s.exchange.ServeHTTP(w, r)
@@ -391,6 +393,12 @@ func TestEmbedExchange(t *testing.T) {
 			t.Fatalf("the backend got %q, want one assertion", posted)
 		}
 		jws := posted[0]
+		s.mu.Lock()
+		sid := s.sids[0]
+		s.mu.Unlock()
+		if sid != link.SessionID {
+			t.Errorf("embed.js posted sid %q, want the scanned code's %q", sid, link.SessionID)
+		}
 		tok, err := assertion.Parse(jws)
 		if err != nil || tok.Claims.SessionID != link.SessionID || tok.Claims.Audience != s.origin {
 			t.Fatalf("the posted assertion: %+v %v", tok, err)
@@ -433,6 +441,25 @@ func TestEmbedExchange(t *testing.T) {
 		out, err := cmd.Output()
 		if err != nil || !strings.HasPrefix(string(out), `{"ok":true,`) {
 			t.Errorf("scanin verify: %v\n%s", err, out)
+		}
+	})
+
+	// A token is no assertion: exchange leaves it to the page, with the
+	// scanned code's sid, and stores it as storage says.
+	t.Run("token", func(t *testing.T) {
+		ctx := tab(t, false)
+		must(t, ctx, chromedp.Navigate(s.page(exchangeMount("/exchange"))))
+		link := readCode(t, ctx, "")
+		if out, err := exec.Command(env.bin, "send", "--link", link.String(), "--data", "tok-1", "--yes").CombinedOutput(); err != nil {
+			t.Fatalf("scanin send: %v\n%s", err, out)
+		}
+		got := awaitString(t, ctx, `window.__outcome.then((o) => JSON.stringify(o.resolved))`)
+		var r struct{ Kind, Data, SID string }
+		if err := json.Unmarshal([]byte(got), &r); err != nil || r.Kind != "token" || r.Data != "tok-1" || r.SID != link.SessionID {
+			t.Errorf("result %s, want the token with sid %s", got, link.SessionID)
+		}
+		if got := storedToken(t, ctx, "localStorage"); got != "tok-1" {
+			t.Errorf("localStorage holds %q", got)
 		}
 	})
 
