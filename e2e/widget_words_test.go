@@ -354,7 +354,7 @@ func TestLinkPageButtons(t *testing.T) {
 		}
 		got := eval[map[string]string](t, ctx, `Object.fromEntries(["open", "ios", "play", "demo"].map((id) => {
 			const a = document.getElementById(id);
-			return [id, a.hidden ? "" : a.href];
+			return [id, a.getClientRects().length === 0 ? "" : a.href]; // shown, not only not hidden
 		}))`)
 		want := map[string]string{"open": "", "ios": tc.ios, "play": tc.play, "demo": ""}
 		if tc.open != "" {

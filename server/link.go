@@ -13,7 +13,7 @@ import (
 // fragment to the app. It loads nothing from elsewhere and sends no
 // referrer.
 
-const linkStyle = `body{font:16px/1.5 system-ui,sans-serif;max-width:34em;margin:0 auto;padding:1.5em;color:#1b1b1f;background:#fff}
+const linkStyle = `[hidden]{display:none!important}body{font:16px/1.5 system-ui,sans-serif;max-width:34em;margin:0 auto;padding:1.5em;color:#1b1b1f;background:#fff}
 h1{font-size:1.4em}.buttons{display:grid;gap:.75em;margin:1.25em 0}
 a.button{display:block;padding:.8em 1.25em;border-radius:.6em;background:#1b5fd1;color:#fff;text-decoration:none;font-weight:600;text-align:center}
 a.store{background:transparent;color:#1b5fd1;box-shadow:inset 0 0 0 2px #1b5fd1}
