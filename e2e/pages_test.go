@@ -130,8 +130,8 @@ try {
   window.__w = Scanin.mount(document.getElementById("login"), {
     app: {{.App}},
     {{if .Storage}}storage: {type: {{.Storage}}, key: "session"},{{end}}
-    {{if .TTL}}ttl: {{.TTL}},{{end}}
-    {{if .Limit}}limit: {{.Limit}},{{end}}
+    {{if .TTL}}ttl: Number({{.TTL}}),{{end}}
+    {{if .Limit}}limit: Number({{.Limit}}),{{end}}
     {{if .Verify}}verify: true,{{end}}
     onResult(r) { window.__t.results.push(r); },
     onState(state, detail) { window.__t.states.push(Object.assign({state, at: performance.now()}, detail)); },
