@@ -13,7 +13,9 @@
 #                            versus: the widget's time to QR against the
 #                            build in $SCANIN_BENCH_BASELINE, interleaved;
 #                            edge: the edge relay under workerd beside a
-#                            minimal Durable Object relay and scanin relay
+#                            minimal Durable Object relay and scanin relay;
+#                            redis: 1, 2 and 3 relay nodes over Redis
+#                            against the in-memory relay
 #   ./build.sh edge [--port PORT] [--no-rate-limit] [--config FILE]
 #                            build the edge relay and serve it under workerd
 #                            on 127.0.0.1:PORT (default 8787) until Ctrl-C
@@ -212,8 +214,14 @@ bench() {
 		# Further arguments are edgebench's flags, e.g. -runs 1.
 		go run ./server/bench/cmd/edgebench -scanin bin/scanin "${@:2}"
 		;;
+	redis)
+		need_pkg redis-server redis-server
+		step "bench redis"
+		# Further arguments are redisbench's flags, e.g. -runs 1.
+		go run ./server/bench/cmd/redisbench -scanin bin/scanin "${@:2}"
+		;;
 	relay) ;;
-	*) die "unknown benchmark: $what (relay, widget, versus, edge or all)" ;;
+	*) die "unknown benchmark: $what (relay, widget, versus, edge, redis or all)" ;;
 	esac
 }
 

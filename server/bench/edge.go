@@ -193,9 +193,15 @@ func apiPost(ctx context.Context, addr, sid string, body []byte) error {
 // the listen took (dial to ready) and the time from the POST's dial to the
 // sealed frame at the receiver.
 func Handoff(ctx context.Context, addr string) (listen, postToReceiver time.Duration, err error) {
+	return HandoffAcross(ctx, addr, addr)
+}
+
+// HandoffAcross is Handoff with the receiver on the relay at listenAddr and
+// the sender posting to the one at postAddr: two nodes of one relay.
+func HandoffAcross(ctx context.Context, listenAddr, postAddr string) (listen, postToReceiver time.Duration, err error) {
 	sid := protocol.NewSessionID()
 	start := time.Now()
-	conn, err := apiListen(ctx, addr, sid)
+	conn, err := apiListen(ctx, listenAddr, sid)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -204,7 +210,7 @@ func Handoff(ctx context.Context, addr string) (listen, postToReceiver time.Dura
 	body := randomBody(BodySize)
 	posted := make(chan error, 1)
 	sent := time.Now()
-	go func() { posted <- apiPost(ctx, addr, sid, body) }()
+	go func() { posted <- apiPost(ctx, postAddr, sid, body) }()
 	got, at, err := readSealed(ctx, conn)
 	if err != nil {
 		return 0, 0, fmt.Errorf("receiver: %w", err)

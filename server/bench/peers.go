@@ -159,13 +159,15 @@ type Scanin struct {
 	// Profile turns on the relay's profiling endpoints (server.DebugAddrEnv)
 	// on a free loopback port.
 	Profile bool
+	// Args are more `scanin relay` arguments, e.g. --redis URL.
+	Args []string
 }
 
 func (Scanin) Name() string  { return "scanin relay (Go)" }
 func (Scanin) NewID() string { return protocol.NewSessionID() }
 
 func (s Scanin) Start(ctx context.Context) (*Proc, error) {
-	cmd := s.Pin.command(ctx, s.Bin, "relay", "--addr", "127.0.0.1:0", "--no-rate-limit")
+	cmd := s.Pin.command(ctx, s.Bin, append([]string{"relay", "--addr", "127.0.0.1:0", "--no-rate-limit"}, s.Args...)...)
 	cmd.Env = os.Environ()
 	if s.Pin.Procs > 0 {
 		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(s.Pin.Procs))
