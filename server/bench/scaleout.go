@@ -18,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/scanin/scanin/protocol"
 )
 
 // RedisServerBinary is the redis-server to run: the one on PATH, else
@@ -56,7 +58,7 @@ func StartRedis(ctx context.Context, bin, dir string) (*Proc, error) {
 	p := &Proc{cmd: cmd, Addr: addr, PID: cmd.Process.Pid}
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		if RedisCommand(ctx, addr, "PING") == nil {
+		if _, err := RedisDo(ctx, addr, "PING"); err == nil {
 			return p, nil
 		}
 		if exited(p.PID) {
@@ -75,13 +77,15 @@ func StartRedis(ctx context.Context, bin, dir string) (*Proc, error) {
 	return nil, errors.New("redis-server did not answer PING within 15 s")
 }
 
-// RedisCommand sends one command to the Redis server at addr on a new
-// connection and wants a reply that is not an error.
-func RedisCommand(ctx context.Context, addr string, args ...string) error {
+// RedisDo sends one command to the Redis server at addr on a new
+// connection and returns its reply as text: a simple string, an integer,
+// a bulk string (nil as ""), or an array's elements joined by newlines. An
+// error reply is an error.
+func RedisDo(ctx context.Context, addr string, args ...string) (string, error) {
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return err
+		return "", err
 	}
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
@@ -91,16 +95,72 @@ func RedisCommand(ctx context.Context, addr string, args ...string) error {
 		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
 	}
 	if _, err := io.WriteString(conn, b.String()); err != nil {
-		return err
+		return "", err
 	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
+	return readRedisReply(bufio.NewReader(conn))
+}
+
+func readRedisReply(r *bufio.Reader) (string, error) {
+	line, err := r.ReadString('\n')
 	if err != nil {
-		return err
+		return "", err
 	}
-	if strings.HasPrefix(line, "-") {
-		return fmt.Errorf("redis: %s", strings.TrimSpace(line[1:]))
+	line = strings.TrimSuffix(line, "\r\n")
+	if line == "" {
+		return "", errors.New("redis: empty reply")
 	}
-	return nil
+	switch body := line[1:]; line[0] {
+	case '+', ':':
+		return body, nil
+	case '-':
+		return "", fmt.Errorf("redis: %s", body)
+	case '$':
+		n, err := strconv.Atoi(body)
+		if err != nil || n < 0 {
+			return "", err
+		}
+		buf := make([]byte, n+2)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return "", err
+		}
+		return string(buf[:n]), nil
+	case '*':
+		n, err := strconv.Atoi(body)
+		if err != nil {
+			return "", fmt.Errorf("redis: bad array length %q", body)
+		}
+		parts := make([]string, 0, max(n, 0))
+		for range n {
+			p, err := readRedisReply(r)
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, p)
+		}
+		return strings.Join(parts, "\n"), nil
+	}
+	return "", fmt.Errorf("redis: unexpected reply %q", line)
+}
+
+// redisInt is an integer reply, or a field of INFO's "name:value" lines.
+func redisInt(ctx context.Context, addr, field string, args ...string) (int64, error) {
+	s, err := RedisDo(ctx, addr, args...)
+	if err != nil {
+		return 0, err
+	}
+	if field != "" {
+		v, ok := "", false
+		for _, line := range strings.Split(s, "\n") {
+			if v, ok = strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
+				break
+			}
+		}
+		if !ok {
+			return 0, fmt.Errorf("redis: no %s in %s", field, strings.Join(args, " "))
+		}
+		s = v
+	}
+	return strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 }
 
 // RelayHasRedis tells whether the scanin binary's relay command takes
@@ -255,4 +315,94 @@ feed:
 	}
 	f.RelayCPU, f.RedisCPU = relay1-relay0, redis1-redis0
 	return f, nil
+}
+
+// Sizing is what n waiting receivers cost Redis.
+type Sizing struct {
+	Receivers int
+	// Keys and Bytes are the growth of DBSIZE and of INFO memory's
+	// used_memory while they wait.
+	Keys, Bytes int64
+	// SessionKey is MEMORY USAGE of one waiting session's key
+	// (sessionKeyPrefix and its sid), -1 when there is no such key.
+	SessionKey int64
+}
+
+// MeasureRedisSizing opens n receivers on c's nodes (round robin, 32 at a
+// time), each waiting on a session of its own, and measures Redis's memory
+// and keys before and while they wait. sessionKeyPrefix is what the relay
+// puts before a sid in a session's key.
+func MeasureRedisSizing(ctx context.Context, c *Cluster, n int, sessionKeyPrefix string) (Sizing, error) {
+	if c.Redis == nil {
+		return Sizing{}, errors.New("sizing needs a relay over Redis")
+	}
+	keys0, err := redisInt(ctx, c.Redis.Addr, "", "DBSIZE")
+	if err != nil {
+		return Sizing{}, err
+	}
+	mem0, err := redisInt(ctx, c.Redis.Addr, "used_memory", "INFO", "memory")
+	if err != nil {
+		return Sizing{}, err
+	}
+	type rcv struct {
+		sid  string
+		conn interface{ CloseNow() error }
+	}
+	rs := make([]rcv, n)
+	defer func() {
+		for _, r := range rs {
+			if r.conn != nil {
+				_ = r.conn.CloseNow()
+			}
+		}
+	}()
+	var mu sync.Mutex
+	var firstErr error
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range 32 {
+		wg.Go(func() {
+			for i := range next {
+				sid := protocol.NewSessionID()
+				conn, err := apiListen(ctx, c.Nodes[i%len(c.Nodes)].Addr, sid)
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				if err == nil {
+					// Read, so that the relay's pings are answered.
+					conn.CloseRead(ctx)
+					rs[i] = rcv{sid: sid, conn: conn}
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if firstErr != nil {
+		return Sizing{}, firstErr
+	}
+	keys1, err := redisInt(ctx, c.Redis.Addr, "", "DBSIZE")
+	if err != nil {
+		return Sizing{}, err
+	}
+	mem1, err := redisInt(ctx, c.Redis.Addr, "used_memory", "INFO", "memory")
+	if err != nil {
+		return Sizing{}, err
+	}
+	one, err := RedisDo(ctx, c.Redis.Addr, "MEMORY", "USAGE", sessionKeyPrefix+rs[0].sid)
+	if err != nil {
+		return Sizing{}, err
+	}
+	sz := Sizing{Receivers: n, Keys: keys1 - keys0, Bytes: mem1 - mem0, SessionKey: -1}
+	if one != "" {
+		if sz.SessionKey, err = strconv.ParseInt(one, 10, 64); err != nil {
+			return Sizing{}, fmt.Errorf("MEMORY USAGE: %q", one)
+		}
+	}
+	return sz, nil
 }

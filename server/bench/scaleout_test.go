@@ -30,10 +30,19 @@ func TestStartRedis(t *testing.T) {
 			p.Stop()
 		}
 	}()
-	if err := RedisCommand(ctx, p.Addr, "SET", "k", "v"); err != nil {
-		t.Fatal(err)
+	if r, err := RedisDo(ctx, p.Addr, "SET", "k", "v"); err != nil || r != "OK" {
+		t.Fatalf("SET: %q %v", r, err)
 	}
-	if err := RedisCommand(ctx, p.Addr, "NOSUCHCOMMAND"); err == nil || !strings.Contains(err.Error(), "redis:") {
+	if r, err := RedisDo(ctx, p.Addr, "GET", "k"); err != nil || r != "v" {
+		t.Fatalf("GET: %q %v", r, err)
+	}
+	if n, err := redisInt(ctx, p.Addr, "", "DBSIZE"); err != nil || n != 1 {
+		t.Fatalf("DBSIZE: %d %v", n, err)
+	}
+	if n, err := redisInt(ctx, p.Addr, "used_memory", "INFO", "memory"); err != nil || n <= 0 {
+		t.Fatalf("used_memory: %d %v", n, err)
+	}
+	if _, err := RedisDo(ctx, p.Addr, "NOSUCHCOMMAND"); err == nil || !strings.Contains(err.Error(), "redis:") {
 		t.Errorf("an unknown command: %v, want a redis error", err)
 	}
 	c := &Cluster{Redis: p}
@@ -42,7 +51,7 @@ func TestStartRedis(t *testing.T) {
 	}
 	c.Stop()
 	stopped = true
-	if err := RedisCommand(ctx, p.Addr, "PING"); err == nil {
+	if _, err := RedisDo(ctx, p.Addr, "PING"); err == nil {
 		t.Error("redis-server answers after Stop")
 	}
 }

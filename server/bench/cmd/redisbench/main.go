@@ -40,6 +40,7 @@ func main() {
 	flag.IntVar(&o.latN, "latency-handoffs", 1000, "handoffs of the latency phase")
 	flag.IntVar(&o.latC, "latency-concurrency", 4, "concurrent handoffs of the latency phase")
 	flag.IntVar(&o.warmN, "warmup", 300, "handoffs that warm every configuration up before it is measured")
+	flag.IntVar(&o.sizing, "sizing", 10000, "waiting receivers whose cost in Redis memory and keys to measure, on one node over Redis; 0: none")
 	flag.StringVar(&o.nodes, "nodes", "1,2,3", "comma-separated numbers of relay nodes over Redis")
 	flag.StringVar(&o.scanin, "scanin", "", "prebuilt scanin `binary` (default: build ./cmd/scanin)")
 	flag.StringVar(&o.redis, "redis-server", "", "redis-server `binary` (default: on PATH, else /usr/bin/redis-server)")
@@ -54,6 +55,7 @@ func main() {
 // options are the flags.
 type options struct {
 	runs, loadN, loadC, latN, latC, warmN int
+	sizing                                int
 	nodes, scanin, redis, write           string
 }
 
@@ -119,6 +121,14 @@ func run(o options) error {
 	if note != "" {
 		fmt.Fprintln(os.Stderr, "redisbench:", note)
 	}
+	var sizing *bench.Sizing
+	if o.sizing > 0 && note == "" {
+		sz, err := measureSizing(o, bin, redisBin, tmp)
+		if err != nil {
+			return fmt.Errorf("sizing: %w", err)
+		}
+		sizing = &sz
+	}
 	results := make([]*figures, len(configs))
 	for i := range results {
 		results[i] = &figures{}
@@ -133,7 +143,7 @@ func run(o options) error {
 			}
 		}
 	}
-	table := render(configs, results, o, note)
+	table := render(configs, results, o, note, sizing)
 	fmt.Print(table)
 	if o.write != "" {
 		if err := bench.WriteResults(filepath.Join(root, o.write), "redisbench", "Scale-out over Redis", table); err != nil {
@@ -188,6 +198,28 @@ func measure(ctx context.Context, o options, bin, redisBin, tmp string, cfg conf
 	return nil
 }
 
+// sessionKeyPrefix is what the relay puts before a sid in a session's key
+// in Redis (server/store_redis.go).
+const sessionKeyPrefix = "scanin:s:"
+
+// measureSizing opens o.sizing waiting receivers on one node over a fresh
+// redis-server and measures what they cost Redis.
+func measureSizing(o options, bin, redisBin, tmp string) (bench.Sizing, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	c, err := bench.StartCluster(ctx, bench.Scanin{Bin: bin}, redisBin, tmp, 1)
+	if err != nil {
+		return bench.Sizing{}, err
+	}
+	defer c.Stop()
+	sz, err := bench.MeasureRedisSizing(ctx, c, o.sizing, sessionKeyPrefix)
+	if err == nil {
+		fmt.Fprintf(os.Stderr, "redisbench: %d waiting receivers: Redis used_memory +%d bytes (%.0f per session), keys +%d, one session key %d bytes\n",
+			sz.Receivers, sz.Bytes, float64(sz.Bytes)/float64(sz.Receivers), sz.Keys, sz.SessionKey)
+	}
+	return sz, err
+}
+
 func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
 func plural(n int) string {
@@ -219,7 +251,7 @@ func added(xs, base []float64) string {
 	return fmt.Sprintf("%+.2f", m-b)
 }
 
-func render(configs []config, results []*figures, o options, note string) string {
+func render(configs []config, results []*figures, o options, note string, sz *bench.Sizing) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Measured %s on %s/%s, %d CPUs, %s; %d run%s, each configuration on fresh processes, interleaved; median (min–max). "+
 		"Not pinned: the relay nodes, redis-server (no persistence) and the harness share the CPUs.",
@@ -253,6 +285,10 @@ func render(configs []config, results []*figures, o options, note string) string
 		"with more than one node the receiver listens on node i and its sender posts to node i+1. "+
 		"CPU: user + system time of the relay processes and redis-server over the throughput phase (/proc/PID/stat), the harness not counted. "+
 		"Redis adds: the configuration's median minus the in-memory relay's.\n")
+	if sz != nil {
+		fmt.Fprintf(&b, "\nRedis memory: %d receivers waiting on one node over Redis grew used_memory by %d bytes, %.0f bytes per waiting session, and the keys by %d (%.2f per session); MEMORY USAGE of one waiting session's key: %d bytes.\n",
+			sz.Receivers, sz.Bytes, float64(sz.Bytes)/float64(sz.Receivers), sz.Keys, float64(sz.Keys)/float64(sz.Receivers), sz.SessionKey)
+	}
 	return b.String()
 }
 
