@@ -168,6 +168,17 @@ func TestJoseVerifiesSDKAssertion(t *testing.T) {
 	if refused.OK || refused.Code != "ERR_JWT_EXPIRED" {
 		t.Errorf("jose after exp: %+v", refused)
 	}
+	// The protocol allows a phone's clock 60 s ahead of the verifier's: the
+	// documented jose check accepts an iat 59 s ahead and refuses 61 s.
+	var ahead joseVerified
+	jose(t, req(origin, p.IssuedAt-59), &ahead)
+	if !ahead.OK {
+		t.Errorf("jose with iat 59 s ahead: %+v", ahead)
+	}
+	jose(t, req(origin, p.IssuedAt-61), &refused)
+	if refused.OK || refused.Code != "not_yet_valid" {
+		t.Errorf("jose with iat 61 s ahead: %+v", refused)
+	}
 
 	v, err := New(Config{Origin: origin, App: "demo"})
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -55,18 +54,17 @@ func New(cfg Config) (*Verifier, error) {
 	return &Verifier{cfg: cfg}, nil
 }
 
-// checkOrigin accepts an origin as a browser writes it: scheme and host
-// (and port), lower case, nothing else.
+// checkOrigin accepts an origin only in the normalised form a relay hands
+// the phone as requester.origin (protocol.NormalizeOrigin: lower case, no
+// default port, no path), because aud is compared byte for byte: a
+// verifier set to "https://shop.example:443" would refuse every assertion.
 func checkOrigin(origin string) error {
-	u, err := url.Parse(origin)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
-		u.Scheme+"://"+u.Host != origin || u.User != nil {
-		return fmt.Errorf("origin %q: want scheme://host[:port], like https://shop.example", origin)
+	n, err := protocol.NormalizeOrigin(origin)
+	if err != nil {
+		return fmt.Errorf("origin %q: want scheme://host[:port], like https://shop.example: %w", origin, err)
 	}
-	for _, c := range origin {
-		if 'A' <= c && c <= 'Z' {
-			return fmt.Errorf("origin %q: an origin is lower case", origin)
-		}
+	if n != origin {
+		return fmt.Errorf("origin %q: write it as %q, the form browsers send and assertions carry", origin, n)
 	}
 	return nil
 }

@@ -370,6 +370,10 @@ func TestNewChecksConfig(t *testing.T) {
 		{Origin: "ftp://shop.example", App: "shop"},
 		{Origin: "https://shop.example", App: "Shop"},
 		{Origin: "https://shop.example", App: ""},
+		// Not in the form a relay hands out as requester.origin.
+		{Origin: "https://shop.example:443", App: "shop"},
+		{Origin: "http://localhost:080", App: "shop"},
+		{Origin: "https://shop.example:99999", App: "shop"},
 	} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("New(%+v) accepted", cfg)

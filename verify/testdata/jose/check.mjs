@@ -24,8 +24,13 @@ if (req.verify) {
       audience: v.audience,
       issuer: v.issuer,
       currentDate: new Date(v.now * 1000),
-      maxTokenAge: 120,
+      // As docs/server-side.md: jose checks exp only when present, so the
+      // claims are required; iat is checked by hand (maxTokenAge would
+      // refuse an iat even 1 s ahead, where the protocol allows 60 s).
+      requiredClaims: ["exp", "iat", "jti", "sub", "app", "sid", "pkh"],
     });
+    if (payload.iat > v.now + 60) throw Object.assign(new Error("iat more than 60 s ahead"), { code: "not_yet_valid" });
+    if (!(payload.exp - payload.iat <= 120)) throw Object.assign(new Error("exp - iat over 120 s"), { code: "too_long" });
     console.log(JSON.stringify({ ok: true, header: protectedHeader, payload }));
   } catch (e) {
     console.log(JSON.stringify({ ok: false, code: e.code || "ERR", message: String(e.message) }));
