@@ -170,8 +170,8 @@ func readmeSection(t *testing.T, heading string) string {
 // error lines it shows are the ones send prints.
 func TestREADMEDocumentsTheCLI(t *testing.T) {
 	section := readmeSection(t, "## From a terminal")
-	for _, cmd := range []string{"send", "receive"} {
-		r := runInProcess(t, cmd, "--help")
+	for _, cmd := range []string{"send", "receive", "device new", "verify"} {
+		r := runInProcess(t, strings.Fields(cmd+" --help")...)
 		_, flags, ok := strings.Cut(r.stdout, "\nFlags:\n")
 		if !ok {
 			t.Fatalf("scanin %s --help lists no flags:\n%s", cmd, r.stdout)
