@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -98,18 +99,18 @@ func (rl *Relay) limit(w http.ResponseWriter, r *http.Request, limiter *rateLimi
 // serveRead is a sender's GET: the session's info, and scanned for the
 // receiver.
 func (rl *Relay) serveRead(w http.ResponseWriter, r *http.Request, sid, ip string) {
-	e := rl.store.get(sid)
-	if e == nil {
-		rl.writeError(w, rules.NoSession())
+	var info protocol.SessionInfo
+	o, err := rl.store.update(r.Context(), sid, func(s *session.Session) session.Outcome {
+		state, o := s.Read(time.Now())
+		if o.Reply.Err == nil {
+			info = s.Info(state, protocol.Peer{IP: ip})
+		}
+		return o
+	})
+	if err != nil {
+		rl.writeStoreError(w, err)
 		return
 	}
-	state, o := e.s.Read(time.Now())
-	var info protocol.SessionInfo
-	if o.Reply.Err == nil {
-		info = e.s.Info(state, protocol.Peer{IP: ip})
-	}
-	rl.apply(e, o)
-	e.mu.Unlock()
 	if o.Reply.Err != nil {
 		rl.writeError(w, o.Reply.Err)
 		return
@@ -123,6 +124,15 @@ func (rl *Relay) serveRead(w http.ResponseWriter, r *http.Request, sid, ip strin
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	_, _ = w.Write(b)
+}
+
+// writeStoreError answers a request whose store operation failed.
+func (rl *Relay) writeStoreError(w http.ResponseWriter, err error) {
+	if errors.Is(err, errNoSession) {
+		rl.writeError(w, rules.NoSession())
+		return
+	}
+	rl.writeError(w, rl.storeFailed(err))
 }
 
 // serveDeliver is a sender's POST of a sealed message.
@@ -148,50 +158,56 @@ func (rl *Relay) serveDeliver(w http.ResponseWriter, r *http.Request, sid, ip st
 		return
 	}
 	sum := session.SumOf(body)
-	e := rl.store.get(sid)
-	if e == nil {
-		rl.writeError(w, rules.NoSession())
+	// Counted before the receiver can see the message, so a Shutdown that
+	// begins once it has waits for this delivery; and waiting before the
+	// delivery is stored, so that no answer comes before the wait.
+	rl.waiting.Add(1)
+	defer rl.waiting.Add(-1)
+	wt := rl.att.wait(sid, sum)
+	defer rl.att.unwait(wt)
+	var deadline, expiresAt time.Time
+	o, err := rl.store.update(r.Context(), sid, func(s *session.Session) session.Outcome {
+		o := s.Deliver(body, sum, rl.rules, time.Now())
+		deadline, expiresAt = s.AckDeadline, s.ExpiresAt
+		return o
+	})
+	if err != nil {
+		rl.writeStoreError(w, err)
 		return
 	}
-	o := e.s.Deliver(body, sum, rl.rules, time.Now())
-	if o.Reply.Wait {
-		// Counted before the receiver can see the message, so a Shutdown
-		// that begins once it has waits for this delivery.
-		rl.waiting.Add(1)
-		defer rl.waiting.Add(-1)
-	}
-	rl.apply(e, o)
 	if !o.Reply.Wait {
-		e.mu.Unlock()
 		rl.writeReply(w, o.Reply)
 		return
 	}
-	ch := make(chan session.Reply, 1)
-	e.waiters = append(e.waiters, ch)
-	deadline := e.s.AckDeadline
-	e.mu.Unlock()
-
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
-	select {
-	case rep := <-ch:
-		rl.writeReply(w, rep)
-		return
-	case <-t.C:
-	case <-r.Context().Done():
+	// A session that expires first answers its senders: on this node as
+	// well as on the receiver's, which may be gone.
+	var expiry <-chan time.Time
+	if expiresAt.Before(deadline) {
+		et := time.NewTimer(time.Until(expiresAt))
+		defer et.Stop()
+		expiry = et.C
+	}
+wait:
+	for {
+		select {
+		case rep := <-wt.ch:
+			rl.writeReply(w, rep)
+			return
+		case <-expiry:
+			expiry = nil
+			rl.expire(sid)
+		case <-t.C:
+			break wait
+		case <-r.Context().Done():
+			break wait
+		}
 	}
 	// Stop waiting; the delivery stays held and a later ack completes it.
-	if e := rl.store.get(sid); e != nil {
-		for i, c := range e.waiters {
-			if c == ch {
-				e.waiters = append(e.waiters[:i], e.waiters[i+1:]...)
-				break
-			}
-		}
-		e.mu.Unlock()
-	}
+	rl.att.unwait(wt)
 	select {
-	case rep := <-ch: // settled just before we left
+	case rep := <-wt.ch: // settled just before we left
 		rl.writeReply(w, rep)
 	default:
 		rl.writeReply(w, o.Reply) // Wait: pending
@@ -229,14 +245,13 @@ func (rl *Relay) writeReply(w http.ResponseWriter, rep session.Reply) {
 
 // serveDeny is a sender's deny.
 func (rl *Relay) serveDeny(w http.ResponseWriter, r *http.Request, sid, ip string) {
-	e := rl.store.get(sid)
-	if e == nil {
-		rl.writeError(w, rules.NoSession())
+	o, err := rl.store.update(r.Context(), sid, func(s *session.Session) session.Outcome {
+		return s.Deny(rl.rules, time.Now())
+	})
+	if err != nil {
+		rl.writeStoreError(w, err)
 		return
 	}
-	o := e.s.Deny(rl.rules, time.Now())
-	rl.apply(e, o)
-	e.mu.Unlock()
 	rl.writeReply(w, o.Reply)
 }
 
@@ -263,14 +278,22 @@ func (rl *Relay) serveNotFound(w http.ResponseWriter, r *http.Request) {
 	rl.writeError(w, &protocol.Error{Code: protocol.CodeNotFound, Message: "no such resource"})
 }
 
+// serveHealth answers 200 while the relay takes new sessions, and 503 with
+// a protocol error body saying why not: it is shutting down, or its store
+// (Redis) cannot be reached.
 func (rl *Relay) serveHealth(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
 	if rl.closing.Load() {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_, _ = io.WriteString(w, "shutting down\n")
+		writeAnswer(w, rules.ErrorAnswer(rules.ShuttingDown()))
 		return
 	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := rl.store.health(ctx); err != nil {
+		writeAnswer(w, rules.ErrorAnswer(&protocol.Error{Code: protocol.CodeUnavailable, Message: err.Error()}))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
 	_, _ = io.WriteString(w, "ok\n")
 }
 

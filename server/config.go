@@ -43,6 +43,12 @@ type Config struct {
 	// caller serves MetricsHandler on a listener of its own (scanin relay
 	// --metrics-addr).
 	SeparateMetrics bool
+	// Redis, when set, is the URL of the Redis server that holds the
+	// sessions (and the rate limits), so that every relay node given the
+	// same URL acts as one relay: "redis://[user:password@]host:port/db",
+	// or "rediss://" for TLS, with go-redis's options as query parameters.
+	// Empty: sessions live in this process's memory.
+	Redis string
 }
 
 // Limits are the relay's limits. A zero field means docs/protocol.md's default
@@ -65,6 +71,11 @@ type Limits struct {
 	SenderRequestsPerMinute int `json:"sender_requests_per_minute"`
 	// MaxLiveSessions caps the sessions held at once.
 	MaxLiveSessions int `json:"max_live_sessions"`
+	// MaxTombstones caps the ended sessions a relay without Redis
+	// remembers: past it, the oldest are forgotten first, even before
+	// TombstoneTTL. Default 100000. (In Redis an ended session is a key
+	// that expires after TombstoneTTL.)
+	MaxTombstones int `json:"max_tombstones"`
 	// SweepInterval is how often ended sessions and idle rate-limit
 	// buckets are swept. Default one minute.
 	SweepInterval time.Duration `json:"-"`
@@ -90,9 +101,15 @@ func (l Limits) withDefaults() Limits {
 	setInt(&l.NewSessionsPerMinute, protocol.NewSessionsPerMinute)
 	setInt(&l.SenderRequestsPerMinute, protocol.SenderRequestsPerMinute)
 	setInt(&l.MaxLiveSessions, protocol.MaxLiveSessions)
+	setInt(&l.MaxTombstones, defaultMaxTombstones)
 	setDur(&l.SweepInterval, time.Minute)
 	return l
 }
+
+// defaultMaxTombstones is Limits.MaxTombstones' default: at about 600 bytes
+// each, 60 MB at most; at 100 handoffs a second, the ten minutes of
+// TombstoneTTL.
+const defaultMaxTombstones = 100000
 
 // App is an integrator's application as the operator configures it. It is
 // rules.App, the type every relay's request rules take.
@@ -111,6 +128,7 @@ type fileConfig struct {
 	Apps           []App       `json:"apps"`
 	TrustedProxies []string    `json:"trusted_proxies"`
 	Limits         *fileLimits `json:"limits"`
+	Redis          string      `json:"redis"`
 }
 
 // fileLimits are Limits as a config file writes them: durations in seconds.
@@ -123,6 +141,7 @@ type fileLimits struct {
 	NewSessionsPerMinute    int     `json:"new_sessions_per_minute"`
 	SenderRequestsPerMinute int     `json:"sender_requests_per_minute"`
 	MaxLiveSessions         int     `json:"max_live_sessions"`
+	MaxTombstones           int     `json:"max_tombstones"`
 }
 
 func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
@@ -140,7 +159,8 @@ func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Se
 //	 "limits": {"max_sealed_size": 16384, "default_ttl": 60, "ack_wait": 10,
 //	            "ping_interval": 20, "tombstone_ttl": 600,
 //	            "new_sessions_per_minute": 60, "sender_requests_per_minute": 120,
-//	            "max_live_sessions": 100000}}
+//	            "max_live_sessions": 100000, "max_tombstones": 100000},
+//	 "redis": "redis://127.0.0.1:6379/0"}
 //
 // Durations are in seconds. Unknown fields are errors, so a typo does not
 // silently fall back to a default. Origins are kept in
@@ -169,7 +189,7 @@ func ParseConfig(name string, b []byte) (Config, error) {
 		line, col := lineCol(b, len(b)-len(rest))
 		return Config{}, fmt.Errorf("%s: line %d, column %d: data after the config object: a config file is one JSON object", name, line, col)
 	}
-	cfg := Config{Apps: fc.Apps}
+	cfg := Config{Apps: fc.Apps, Redis: fc.Redis}
 	for i, p := range fc.TrustedProxies {
 		prefix, err := parsePrefix(p)
 		if err != nil {
@@ -187,6 +207,7 @@ func ParseConfig(name string, b []byte) (Config, error) {
 			{"new_sessions_per_minute", float64(l.NewSessionsPerMinute)},
 			{"sender_requests_per_minute", float64(l.SenderRequestsPerMinute)},
 			{"max_live_sessions", float64(l.MaxLiveSessions)},
+			{"max_tombstones", float64(l.MaxTombstones)},
 		}
 		for _, f := range fields {
 			if f.v < 0 {
@@ -202,6 +223,7 @@ func ParseConfig(name string, b []byte) (Config, error) {
 			NewSessionsPerMinute:    l.NewSessionsPerMinute,
 			SenderRequestsPerMinute: l.SenderRequestsPerMinute,
 			MaxLiveSessions:         l.MaxLiveSessions,
+			MaxTombstones:           l.MaxTombstones,
 		}
 	}
 	if err := cfg.validate(); err != nil {
@@ -271,6 +293,11 @@ func (c *Config) validate() error {
 	if c.PublicURL != "" {
 		if _, err := checkPublicURL(c.PublicURL); err != nil {
 			return fmt.Errorf("public URL: %w", err)
+		}
+	}
+	if c.Redis != "" {
+		if err := checkRedisURL(c.Redis); err != nil {
+			return fmt.Errorf("redis: %w", err)
 		}
 	}
 	l := c.Limits

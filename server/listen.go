@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -32,24 +33,39 @@ const (
 // ever waits.
 const receiverWriteTimeout = 5 * time.Second
 
-// receiver is an attached receiver's socket.
+// receiver is a receiver's socket on this node, attached to session sid
+// as listener id (attachments.add).
 type receiver struct {
 	conn   *websocket.Conn
 	sock   *sockWriter // under conn's write buffer
 	ping   *time.Timer
 	closed atomic.Bool
+	id     string
+	sid    string
+	// expiry expires the session at its time, so the receiver is told.
+	expiry *time.Timer
+	// wmu keeps frames whole: events and pongs write from different
+	// goroutines.
+	wmu sync.Mutex
 }
 
-// send writes one frame. The caller holds the session's lock. bufs lends
-// the scratch buffers: an idle receiver keeps none.
+// send writes one frame. bufs lends the scratch buffers: an idle receiver
+// keeps none.
 func (c *receiver) send(f protocol.Frame, bufs *sync.Pool) error {
 	bp := bufs.Get().(*[]byte)
 	defer bufs.Put(bp)
 	*bp = appendFrame((*bp)[:0], f)
+	return c.sendWire(*bp, bufs)
+}
+
+// sendWire writes one frame in its wire form (appendFrame's).
+func (c *receiver) sendWire(b []byte, bufs *sync.Pool) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	// The library's write only fills the corked sockWriter, so it cannot
 	// block on the socket; uncork's one write carries the deadline.
 	c.sock.cork(bufs)
-	if err := c.conn.Write(context.Background(), websocket.MessageText, *bp); err != nil {
+	if err := c.conn.Write(context.Background(), websocket.MessageText, b); err != nil {
 		c.sock.uncork(bufs, time.Time{})
 		return err
 	}
@@ -181,7 +197,7 @@ func (rl *Relay) serveListen(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sid, resume := l.SID, l.Resume
-	if err := rl.checkListen(sid, resume); err != nil {
+	if err := rl.checkListen(r.Context(), sid, resume); err != nil {
 		rl.writeError(w, err)
 		return
 	}
@@ -197,13 +213,14 @@ func (rl *Relay) serveListen(w http.ResponseWriter, r *http.Request) {
 	}
 	rl.rcvGroup.Add(1)
 	conn.SetReadLimit(rules.MaxFrameSize)
-	rcv := &receiver{conn: conn, sock: hj.sock}
-	rcv.keepAlive(rl.limits.PingInterval)
 	// The sid and origin are substrings of the request line; a copy lets
 	// the request go while the session lives.
+	rcv := &receiver{conn: conn, sock: hj.sock, sid: strings.Clone(sid)}
+	rcv.keepAlive(rl.limits.PingInterval)
 	requester := rules.NewRequester(ip, r.UserAgent(), strings.Clone(l.Origin))
-	sid = strings.Clone(sid)
-	if perr := rl.attach(rcv, sid, resume, l.App, l.TTL, requester); perr != nil {
+	rl.att.add(rcv)
+	if perr := rl.attach(rcv, resume, l.App, l.TTL, requester); perr != nil {
+		rl.att.remove(rcv)
 		rl.metrics.errorCode(perr.Code)
 		rcv.closed.Store(true)
 		rcv.ping.Stop()
@@ -218,7 +235,7 @@ func (rl *Relay) serveListen(w http.ResponseWriter, r *http.Request) {
 	go func() {
 		defer rl.rcvGroup.Done()
 		defer rl.metrics.listeners.Dec()
-		rl.readFrames(rcv, sid)
+		rl.readFrames(rcv)
 	}()
 }
 
@@ -237,71 +254,82 @@ func isHandshake(r *http.Request) bool {
 
 // checkListen answers, before the upgrade, whether a listen would be
 // accepted.
-func (rl *Relay) checkListen(sid, resume string) *protocol.Error {
-	e := rl.store.get(sid)
-	if e == nil {
-		return rules.CheckNewSession(resume, rl.live.Load() >= int64(rl.limits.MaxLiveSessions))
+func (rl *Relay) checkListen(ctx context.Context, sid, resume string) *protocol.Error {
+	var perr *protocol.Error
+	_, err := rl.store.update(ctx, sid, func(s *session.Session) session.Outcome {
+		perr = s.CheckListen(resume, time.Now())
+		return session.Outcome{}
+	})
+	if errors.Is(err, errNoSession) {
+		full := false
+		if resume == "" {
+			n, err := rl.store.live(ctx)
+			if err != nil {
+				return rl.storeFailed(err)
+			}
+			full = n >= int64(rl.limits.MaxLiveSessions)
+		}
+		return rules.CheckNewSession(resume, full)
 	}
-	err := e.s.CheckListen(resume, time.Now())
-	e.mu.Unlock()
-	return err
+	if err != nil {
+		return rl.storeFailed(err)
+	}
+	return perr
 }
 
-// attach makes or resumes the session after the upgrade and greets the
-// receiver.
-func (rl *Relay) attach(rcv *receiver, sid, resume string, app *App, ttl time.Duration, requester protocol.Requester) *protocol.Error {
+// attach makes or resumes the session after the upgrade, with rcv (added
+// to the attachments) as its listener, and greets the receiver.
+func (rl *Relay) attach(rcv *receiver, resume string, app *App, ttl time.Duration, requester protocol.Requester) *protocol.Error {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
 	now := time.Now()
+	var expiresAt time.Time
 	if resume != "" {
-		e := rl.store.get(sid)
-		if e == nil {
+		var perr *protocol.Error
+		_, err := rl.store.update(ctx, rcv.sid, func(s *session.Session) session.Outcome {
+			o := s.Listen(resume, rcv.id, now)
+			perr, expiresAt = o.Reply.Err, s.ExpiresAt
+			return o
+		})
+		switch {
+		case errors.Is(err, errNoSession):
 			return rules.CheckNewSession(resume, false)
+		case err != nil:
+			return rl.storeFailed(err)
+		case perr != nil:
+			return perr
 		}
-		defer e.mu.Unlock()
-		old := e.rcv
-		o := e.s.Listen(resume, now)
-		if o.Reply.Err != nil {
-			rl.apply(e, o)
-			return o.Reply.Err
+		rl.log.Info("receiver resumed", "sid_hash", sidHash(rcv.sid), "app", app.ID)
+	} else {
+		s := session.New(rcv.sid, app.ID, app.Name, requester, ttl, session.NewResume(), now)
+		expiresAt = s.ExpiresAt
+		err := rl.store.create(ctx, s, func(s *session.Session) session.Outcome { return s.Start(rcv.id, now) })
+		switch {
+		case errors.Is(err, errFull):
+			return rules.AtCapacity()
+		case errors.Is(err, errTaken):
+			// Another listen won the sid between the check and here.
+			if perr := rl.checkListen(ctx, rcv.sid, ""); perr != nil {
+				return perr
+			}
+			return &protocol.Error{Code: protocol.CodeConflict, Message: "the session id is taken"}
+		case err != nil:
+			return rl.storeFailed(err)
 		}
-		if old != nil && o.Replace.Code != 0 {
-			old.close(o.Replace.Code, o.Replace.Reason)
-		}
-		e.rcv = rcv
-		rl.apply(e, o)
-		rl.log.Info("receiver resumed", "sid_hash", sidHash(sid), "app", app.ID)
-		return nil
+		rl.log.Info("session started", "sid_hash", sidHash(rcv.sid), "app", app.ID, "ttl_s", int(ttl/time.Second))
 	}
-	if rl.live.Add(1) > int64(rl.limits.MaxLiveSessions) {
-		rl.live.Add(-1)
-		return rules.AtCapacity()
-	}
-	s := session.New(sid, app.ID, app.Name, requester, ttl, session.NewResume(), now)
-	e, created := rl.store.create(s)
-	defer e.mu.Unlock()
-	if !created {
-		rl.live.Add(-1)
-		err := e.s.CheckListen("", now)
-		return err
-	}
-	e.timer = time.AfterFunc(ttl, func() { rl.expire(sid) })
-	e.rcv = rcv
-	rl.metrics.sessions.Inc() // before ready: a receiver that has it sees the session counted
-	rl.apply(e, s.Start(now))
-	rl.log.Info("session started", "sid_hash", sidHash(sid), "app", app.ID, "ttl_s", int(ttl/time.Second))
+	sid := rcv.sid
+	rcv.expiry = time.AfterFunc(time.Until(expiresAt), func() { rl.expire(sid) })
 	return nil
 }
 
 // readFrames reads the receiver's answers until its socket closes, then
 // detaches it.
-func (rl *Relay) readFrames(rcv *receiver, sid string) {
+func (rl *Relay) readFrames(rcv *receiver) {
 	defer func() {
-		if e := rl.store.get(sid); e != nil {
-			if e.rcv == rcv {
-				e.rcv = nil
-				e.s.Detach()
-			}
-			e.mu.Unlock()
-		}
+		rl.att.remove(rcv)
+		rcv.expiry.Stop()
+		rl.detach(rcv)
 		if !rcv.closed.Swap(true) {
 			rcv.ping.Stop()
 			_ = rcv.conn.CloseNow()
@@ -318,47 +346,60 @@ func (rl *Relay) readFrames(rcv *receiver, sid string) {
 		act := rules.ReceiverFrame(typ == websocket.MessageText, b)
 		if c := act.Close(); c.Code != 0 {
 			rl.metrics.errorCode(protocol.CodeBadRequest)
-			e := rl.store.get(sid)
-			if e != nil {
-				if e.rcv == rcv {
-					e.rcv = nil
-					e.s.Detach()
-				}
-				e.mu.Unlock()
-			}
+			rl.detach(rcv)
 			rcv.close(c.Code, c.Reason)
 			return
 		}
-		e := rl.store.get(sid)
-		if e == nil {
-			return
-		}
-		if e.rcv != rcv {
-			e.mu.Unlock()
-			return
-		}
+		var ev event
 		switch act {
 		case rules.ActionPing:
-			// Not a session event: the session's lock only keeps the pong
-			// in line with the frames events write.
-			rl.pong(e)
+			// Not a session event: it changes nothing.
+			rl.pong(rcv)
+			continue
 		case rules.ActionAck:
-			rl.apply(e, e.s.Ack(time.Now()))
+			ev = func(s *session.Session) session.Outcome { return s.Ack(rcv.id, time.Now()) }
 		case rules.ActionReject:
-			rl.apply(e, e.s.Reject(time.Now()))
+			ev = func(s *session.Session) session.Outcome { return s.Reject(rcv.id, time.Now()) }
 		}
-		e.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+		_, err = rl.store.update(ctx, rcv.sid, ev)
+		cancel()
+		if errors.Is(err, errNoSession) {
+			return
+		}
+		if err != nil {
+			// The answer is lost with the store: the receiver resumes and
+			// is given the message again.
+			rl.storeFailed(err)
+			rcv.close(websocketGoingAway, "going away")
+			return
+		}
 	}
 }
 
-// pong answers a receiver's ping; e is locked and its receiver attached. A
-// failed write drops the receiver as a failed frame of an event does.
-func (rl *Relay) pong(e *entry) {
-	if err := e.rcv.send(protocol.Frame{Type: protocol.FramePong}, &rl.bufs); err != nil {
-		rl.log.Debug("receiver write failed", "sid_hash", sidHash(e.s.ID), "err", err)
-		e.rcv.close(websocketInternalError, "")
-		e.rcv = nil
-		e.s.Detach()
+// detach records that rcv is no longer attached to its session, unless
+// another listener took its place.
+func (rl *Relay) detach(rcv *receiver) {
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	_, err := rl.store.update(ctx, rcv.sid, func(s *session.Session) session.Outcome {
+		s.Detach(rcv.id)
+		return session.Outcome{}
+	})
+	if err != nil && !errors.Is(err, errNoSession) {
+		rl.log.Debug("failed to detach a receiver", "sid_hash", sidHash(rcv.sid), "err", err)
+	}
+}
+
+// pongWire is the pong frame's bytes.
+var pongWire = []byte(protocol.PongJSON)
+
+// pong answers a receiver's ping. A failed write closes the socket, which
+// detaches the receiver.
+func (rl *Relay) pong(rcv *receiver) {
+	if err := rcv.sendWire(pongWire, &rl.bufs); err != nil {
+		rl.receiverFailed(rcv, err)
+		rcv.close(websocketInternalError, "")
 	}
 }
 

@@ -6,10 +6,13 @@
 // request rules (apps, ttl, origins, body size, receiver frames, answers)
 // in package rules.
 //
-// The relay holds sessions in memory. A receiver's WebSocket is served by
-// the goroutine of its HTTP request; the relay writes frames to it from the
-// goroutine of whichever event caused them, under the session's lock, so a
-// receiver sees frames in the order the events happened.
+// The relay holds sessions in memory, or in Redis so that several relay
+// nodes behind a load balancer act as one (Config.Redis; store.go says how
+// the two are kept apart). A receiver's WebSocket is read on a goroutine of
+// its own; in memory the relay writes frames to it from the goroutine of
+// whichever event caused them, under the session's lock, and over Redis
+// from the goroutine that reads the node's notes, so either way a receiver
+// sees frames in the order the events happened.
 //
 // Logs never contain payloads, links, keys, resume values or fragments; a
 // session is named in logs by a short hash of its id ("sid_hash").
@@ -19,6 +22,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -26,6 +30,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/scanin/scanin/protocol"
 	"github.com/scanin/scanin/server/rules"
@@ -41,14 +47,17 @@ type Relay struct {
 	publicURL string // without a trailing slash; empty: from each request
 	apps      rules.Apps
 	log       *slog.Logger
-	store     *store
-	metrics   *metrics
-	listenRL  *rateLimiter // nil when rate limits are off
-	senderRL  *rateLimiter
-	assets    *assets
-	handler   http.Handler
+	store     sessionStore
+	att       *attachments
+	// redis is the client of Config.Redis, which the store and the rate
+	// limits share; nil without Redis.
+	redis    *redis.Client
+	metrics  *metrics
+	listenRL *rateLimiter // nil when rate limits are off
+	senderRL *rateLimiter
+	assets   *assets
+	handler  http.Handler
 
-	live     atomic.Int64 // sessions that have not ended
 	waiting  atomic.Int64 // POSTs waiting for a receiver's answer
 	closing  atomic.Bool
 	ctx      context.Context // cancelled at the end of Shutdown: stops the sweeper
@@ -72,13 +81,23 @@ func New(cfg Config, logger *slog.Logger) (*Relay, error) {
 		cfg:    cfg,
 		limits: cfg.Limits.withDefaults(),
 		log:    logger,
-		store:  newStore(),
 	}
-	rl.metrics = newMetrics(rl.live.Load)
+	rl.metrics = newMetrics(rl.liveSessions)
 	rl.rules = session.Rules{AckWait: rl.limits.AckWait}
 	rl.bufs.New = func() any {
 		b := make([]byte, 0, 2048) // a sealed frame of a typical message fits
 		return &b
+	}
+	rl.att = newAttachments(newNodeID(), &rl.bufs, rl.receiverFailed)
+	hooks := storeHooks{committed: rl.committed}
+	if cfg.Redis == "" {
+		rl.store = newMemoryStore(rl.att, hooks, rl.limits)
+	} else {
+		var err error
+		if rl.redis, err = openRedis(cfg.Redis); err != nil {
+			return nil, fmt.Errorf("failed to configure relay: redis: %w", err)
+		}
+		rl.store = newRedisStore(rl.redis, rl.att, hooks, rl.limits, logger)
 	}
 	if cfg.PublicURL != "" {
 		rl.publicURL, _ = checkPublicURL(cfg.PublicURL)
@@ -90,6 +109,7 @@ func New(cfg Config, logger *slog.Logger) (*Relay, error) {
 	}
 	var err error
 	if rl.assets, err = loadAssets(); err != nil {
+		_ = rl.closeStore()
 		return nil, fmt.Errorf("failed to load the widget files: %w", err)
 	}
 	if len(rl.assets.missing) > 0 {
@@ -97,6 +117,7 @@ func New(cfg Config, logger *slog.Logger) (*Relay, error) {
 	}
 	if addr := os.Getenv(DebugAddrEnv); addr != "" {
 		if rl.debug, err = startDebug(addr); err != nil {
+			_ = rl.closeStore()
 			return nil, err
 		}
 		logger.Warn("profiling endpoints are on; this is for benchmarks, not for production", "env", DebugAddrEnv, "addr", addr)
@@ -131,15 +152,8 @@ func (rl *Relay) Shutdown(ctx context.Context) error {
 		case <-tick.C:
 		}
 	}
-	rl.store.each(func(e *entry) {
-		e.mu.Lock()
-		if e.rcv != nil {
-			e.rcv.close(websocketGoingAway, "going away")
-			e.rcv = nil
-			e.s.Detach()
-		}
-		e.mu.Unlock()
-	})
+	// Each receiver's reading goroutine detaches it as its socket closes.
+	rl.att.eachReceiver(func(r *receiver) { r.close(websocketGoingAway, "going away") })
 	done := make(chan struct{})
 	go func() {
 		rl.rcvGroup.Wait()
@@ -159,6 +173,9 @@ func (rl *Relay) Shutdown(ctx context.Context) error {
 	if err == nil {
 		<-done
 	}
+	if serr := rl.closeStore(); serr != nil && err == nil {
+		err = serr
+	}
 	if rl.debug != nil {
 		if derr := rl.debug.close(ctx); derr != nil && err == nil {
 			err = derr
@@ -166,6 +183,20 @@ func (rl *Relay) Shutdown(ctx context.Context) error {
 	}
 	rl.log.Info("relay stopped")
 	return err
+}
+
+// closeStore lets go of the session store and the Redis client.
+func (rl *Relay) closeStore() error {
+	err := rl.store.close()
+	if rl.redis != nil {
+		if cerr := rl.redis.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("failed to close the session store: %w", err)
+	}
+	return nil
 }
 
 // publicBase is the relay's base URL as a client reached it.
@@ -187,60 +218,64 @@ func sidHash(sid string) string {
 	return hex.EncodeToString(h[:4])
 }
 
-// apply carries out a session event's outcome; e is locked. Replace is the
-// caller's to handle (only a listen has one).
-func (rl *Relay) apply(e *entry, o session.Outcome) {
-	if e.rcv != nil {
-		for _, f := range o.Frames {
-			if err := e.rcv.send(f, &rl.bufs); err != nil {
-				rl.log.Debug("receiver write failed", "sid_hash", sidHash(e.s.ID), "err", err)
-				e.rcv.close(websocketInternalError, "")
-				e.rcv = nil
-				e.s.Detach()
-				break
-			}
-		}
-		if e.rcv != nil && o.Close.Code != 0 {
-			e.rcv.close(o.Close.Code, o.Close.Reason)
-			e.rcv = nil
-		}
+// committed is the store's hook (storeHooks): an event's metrics and logs.
+func (rl *Relay) committed(s *session.Session, o session.Outcome, created bool) {
+	if created {
+		rl.metrics.sessions.Inc() // before ready: a receiver that has it sees the session counted
 	}
-	// The counters first: a sender who has its answer finds them counted.
 	if o.Latency > 0 {
 		rl.metrics.latency.Observe(o.Latency.Seconds())
 	}
 	if o.Ended {
-		rl.live.Add(-1)
-		if e.timer != nil {
-			e.timer.Stop()
-		}
-		outcome := e.s.State.String()
+		outcome := s.State.String()
 		rl.metrics.handoff(outcome)
-		rl.log.Info("session ended", "sid_hash", sidHash(e.s.ID), "app", e.s.App, "outcome", outcome,
-			"age_ms", e.s.EndedAt.Sub(e.s.StartedAt).Milliseconds())
+		rl.log.Info("session ended", "sid_hash", sidHash(s.ID), "app", s.App, "outcome", outcome,
+			"age_ms", s.EndedAt.Sub(s.StartedAt).Milliseconds())
 	}
-	if o.Settle != nil {
-		if o.Settle.Err != nil && o.Settle.Err.Code == protocol.CodeRejected {
-			rl.metrics.handoff(string(protocol.CodeRejected))
-		}
-		for _, w := range e.waiters {
-			w <- *o.Settle
-		}
-		e.waiters = nil
+	if o.Settle != nil && o.Settle.Err != nil && o.Settle.Err.Code == protocol.CodeRejected {
+		rl.metrics.handoff(string(protocol.CodeRejected))
 	}
+}
+
+// receiverFailed logs a receiver whose socket failed a write.
+func (rl *Relay) receiverFailed(r *receiver, err error) {
+	rl.log.Debug("receiver write failed", "sid_hash", sidHash(r.sid), "err", err)
+}
+
+// storeTimeout bounds a store operation that no request bounds (a
+// receiver's frame, a timer).
+const storeTimeout = 5 * time.Second
+
+// storeFailed is the answer to a request the store could not serve. The
+// store logs when it stops and starts working.
+func (rl *Relay) storeFailed(err error) *protocol.Error {
+	rl.log.Debug("session store failed", "err", err)
+	return &protocol.Error{Code: protocol.CodeUnavailable, Message: "the relay cannot reach its session store; try again shortly"}
+}
+
+// liveSessions is the live sessions' gauge: -1 when the store cannot tell.
+func (rl *Relay) liveSessions() int64 {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	n, err := rl.store.live(ctx)
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 // expire is the expiry timer's event.
 func (rl *Relay) expire(sid string) {
-	e := rl.store.get(sid)
-	if e == nil {
-		return
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	_, err := rl.store.update(ctx, sid, func(s *session.Session) session.Outcome { return s.Expire(time.Now()) })
+	if err != nil && !errors.Is(err, errNoSession) {
+		rl.log.Debug("failed to expire a session", "sid_hash", sidHash(sid), "err", err)
 	}
-	rl.apply(e, e.s.Expire(time.Now()))
-	e.mu.Unlock()
 }
 
-// sweepLoop drops tombstones past TombstoneTTL and idle rate-limit buckets.
+// sweepLoop expires and forgets sessions the store does not by itself, and
+// drops idle rate-limit buckets.
 func (rl *Relay) sweepLoop() {
 	defer rl.bg.Done()
 	t := time.NewTicker(rl.limits.SweepInterval)
@@ -255,20 +290,9 @@ func (rl *Relay) sweepLoop() {
 	}
 }
 
-// sweep is one pass of sweepLoop at time now. A live session past its time
-// is expired here too, in case its timer has not fired yet.
+// sweep is one pass of sweepLoop at time now.
 func (rl *Relay) sweep(now time.Time) {
-	rl.store.each(func(e *entry) {
-		e.mu.Lock()
-		defer e.mu.Unlock()
-		if e.gone {
-			return
-		}
-		rl.apply(e, e.s.Expire(now))
-		if e.s.Forgettable(rl.limits.TombstoneTTL, now) {
-			rl.store.remove(e)
-		}
-	})
+	rl.store.sweep(now)
 	if rl.listenRL != nil {
 		rl.listenRL.sweep(now)
 		rl.senderRL.sweep(now)

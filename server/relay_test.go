@@ -196,10 +196,10 @@ func TestBadInputsLeaveNothingBehind(t *testing.T) {
 	})
 	// Everything the bad inputs made is swept once it is old enough.
 	tr.rl.sweep(time.Now().Add(protocol.MaxTTL + protocol.TombstoneTTL + time.Minute))
-	if live, tomb := tr.rl.store.counts(); live != 0 || tomb != 0 {
+	if live, tomb := tr.rl.store.(*memoryStore).counts(); live != 0 || tomb != 0 {
 		t.Errorf("after the sweep: %d live sessions, %d tombstones; want none", live, tomb)
 	}
-	if n := tr.rl.live.Load(); n != 0 {
+	if n := tr.rl.liveSessions(); n != 0 {
 		t.Errorf("live session count %d after the sweep", n)
 	}
 	if n := tr.rl.listenRL.size() + tr.rl.senderRL.size(); n != 0 {
@@ -275,12 +275,8 @@ func badInputs(t *testing.T, tr *testRelay) {
 	conn, _ := tr.listen(t, dropped, "app=demo&ttl=15")
 	_ = conn.CloseNow()
 	waitFor(t, "the relay to notice the drop", 5*time.Second, func() bool {
-		e := tr.rl.store.get(dropped)
-		if e == nil {
-			return false
-		}
-		defer e.mu.Unlock()
-		return e.rcv == nil
+		s := peek(t, tr.rl, dropped)
+		return s != nil && s.Listener == ""
 	})
 	st, _, b = tr.do(t, "POST", protocol.SessionPath(dropped), make([]byte, 100), nil)
 	if st != http.StatusAccepted {
@@ -717,12 +713,11 @@ func TestReceiverPingChangesNothing(t *testing.T) {
 		t.Errorf("POST: %d %s after %v, want 202 pending after the ack wait of %v", a.status, a.body, a.took, ackWait)
 	}
 	// The session is as it was: same expiry, the message held and sent.
-	e := tr.rl.store.get(sid)
-	if e == nil {
+	s := peek(t, tr.rl, sid)
+	if s == nil {
 		t.Fatal("the session is gone")
 	}
-	exp, held, sent := e.s.ExpiresAt.UnixMilli(), e.s.Held != nil, e.s.Sent
-	e.mu.Unlock()
+	exp, held, sent := s.ExpiresAt.UnixMilli(), s.Held != nil, s.Sent
 	if exp != ready.ExpiresAt || !held || !sent {
 		t.Errorf("after %d pings: expires_at %d (ready said %d), held %v, sent %v", pongs, exp, ready.ExpiresAt, held, sent)
 	}

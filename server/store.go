@@ -1,140 +1,106 @@
 package server
 
 import (
-	"hash/maphash"
-	"sync"
+	"context"
+	"errors"
 	"time"
 
+	"github.com/scanin/scanin/protocol"
 	"github.com/scanin/scanin/server/session"
 )
 
-// storeShards spreads sessions over this many maps, so concurrent requests
-// for different sessions rarely wait on the same lock.
-const storeShards = 64
+// The relay keeps three things apart:
+//
+//   - the sessions, the truth that every node shares: a sessionStore, in
+//     this process's memory (memoryStore) or in Redis (redisStore), which
+//     loads, changes and saves one session at a time under that session's
+//     own lock or transaction, with package session's rules;
+//   - what only this process has: the receivers' sockets by listener id,
+//     the senders waiting on a delivery, the expiry timers (attachments,
+//     attach.go);
+//   - the notes that carry an event's outcome (the receiver's frames, its
+//     close, the waiting senders' answer) to whichever node holds the
+//     socket or the senders: a direct call in memory, Redis pub/sub across
+//     nodes. The store sends them as part of saving the change, so that a
+//     receiver gets its frames in the order the events happened wherever
+//     they happened.
 
-// store holds the sessions in memory: live ones and, for TombstoneTTL after
-// they end, their outcome. Each entry has its own lock; the rules are
-// session.Session's, the store only serialises events per session and
-// carries out their outcomes.
-type store struct {
-	seed   maphash.Seed
-	shards [storeShards]shard
+// sessionStore keeps the sessions.
+type sessionStore interface {
+	// create stores s, a new session, after running ev (its first listen)
+	// on it, unless the sid is taken (errTaken) or maxLive sessions are
+	// live (errFull).
+	create(ctx context.Context, s *session.Session, ev event) error
+	// update runs ev on the session sid under the session's lock or
+	// transaction (more than once when a transaction must be retried),
+	// stores what ev left and carries out the outcome's notes. It returns
+	// errNoSession when there is no such session.
+	update(ctx context.Context, sid string, ev event) (session.Outcome, error)
+	// live is how many sessions have not ended, for the cap and the gauge.
+	live(ctx context.Context) (int64, error)
+	// sweep expires the sessions past their time that no timer expired and
+	// forgets tombstones past the tombstone ttl, where the store does not
+	// do it by itself.
+	sweep(now time.Time)
+	// health is nil while the store works, or what stops it.
+	health(ctx context.Context) error
+	// close lets go of the store's connections; sessions in memory are lost.
+	close() error
 }
 
-type shard struct {
-	mu      sync.Mutex
-	entries map[string]*entry
+// An event is one of package session's events on a loaded session.
+type event func(s *session.Session) session.Outcome
+
+// Store errors. Any other error from a store means it cannot be reached
+// right now: the relay answers unavailable.
+var (
+	errNoSession = errors.New("no such session")
+	errTaken     = errors.New("the session id is taken")
+	errFull      = errors.New("the live session cap is reached")
+)
+
+// storeHooks is what a store tells its relay, on the node where an event
+// happened, once the event's change is stored and before its notes are
+// carried out: a waiting sender who has its answer finds the metrics
+// counted. created is set for create's event.
+type storeHooks struct {
+	committed func(s *session.Session, o session.Outcome, created bool)
 }
 
-// entry is one session plus what only this process has: the receiver's
-// socket, the senders waiting on a delivery, and the expiry timer.
-type entry struct {
-	mu      sync.Mutex
-	s       *session.Session
-	rcv     *receiver
-	waiters []chan session.Reply
-	timer   *time.Timer
-	// gone is set when the entry left the map; a goroutine that found it
-	// before must look again.
-	gone bool
+// A note carries an event's outcome (session.Outcome, in its order) to the
+// node that holds the receivers and waiting senders it is for.
+type note struct {
+	sid string
+	// replaced is the listener to close with replace.
+	replaced string
+	replace  session.Close
+	// listener is the receiver frames (or wire: the same, as JSON text
+	// frames) and close are for.
+	listener string
+	frames   []protocol.Frame
+	wire     [][]byte
+	close    session.Close
+	// settle answers the senders waiting on the delivery whose bytes have
+	// the SHA-256 sum.
+	settle *session.Reply
+	sum    session.Sum
 }
 
-func newStore() *store {
-	st := &store{seed: maphash.MakeSeed()}
-	for i := range st.shards {
-		st.shards[i].entries = make(map[string]*entry)
+// noteOf is the note of an event on session sid; held is the sum of the
+// delivery held before the event, which a settle answers.
+func noteOf(sid string, held session.Sum, o *session.Outcome) note {
+	n := note{sid: sid, settle: o.Settle, sum: held}
+	if o.Replace.Code != 0 && o.Replaced != "" {
+		n.replaced, n.replace = o.Replaced, o.Replace
 	}
-	return st
+	if len(o.Frames) > 0 || o.Close.Code != 0 {
+		n.listener, n.frames, n.close = o.Listener, o.Frames, o.Close
+	}
+	return n
 }
 
-func (st *store) shard(sid string) *shard {
-	return &st.shards[maphash.String(st.seed, sid)%storeShards]
-}
-
-// get returns the entry for sid, locked, or nil.
-func (st *store) get(sid string) *entry {
-	sh := st.shard(sid)
-	sh.mu.Lock()
-	e := sh.entries[sid]
-	sh.mu.Unlock()
-	if e == nil {
-		return nil
-	}
-	e.mu.Lock()
-	if e.gone {
-		e.mu.Unlock()
-		return nil
-	}
-	return e
-}
-
-// create adds a new session's entry, locked, unless the sid exists; then it
-// returns the existing entry, locked, and false.
-func (st *store) create(s *session.Session) (*entry, bool) {
-	sh := st.shard(s.ID)
-	for {
-		sh.mu.Lock()
-		if e := sh.entries[s.ID]; e != nil {
-			sh.mu.Unlock()
-			e.mu.Lock()
-			if e.gone {
-				e.mu.Unlock()
-				continue
-			}
-			return e, false
-		}
-		e := &entry{s: s}
-		e.mu.Lock()
-		sh.entries[s.ID] = e
-		sh.mu.Unlock()
-		return e, true
-	}
-}
-
-// remove drops a locked entry from the map.
-func (st *store) remove(e *entry) {
-	sh := st.shard(e.s.ID)
-	sh.mu.Lock()
-	if sh.entries[e.s.ID] == e {
-		delete(sh.entries, e.s.ID)
-	}
-	sh.mu.Unlock()
-	e.gone = true
-	if e.timer != nil {
-		e.timer.Stop()
-	}
-}
-
-// each calls f for every entry, unlocked, shard by shard. f must lock the
-// entry itself and may call remove.
-func (st *store) each(f func(*entry)) {
-	var batch []*entry
-	for i := range st.shards {
-		sh := &st.shards[i]
-		sh.mu.Lock()
-		batch = batch[:0]
-		for _, e := range sh.entries {
-			batch = append(batch, e)
-		}
-		sh.mu.Unlock()
-		for _, e := range batch {
-			f(e)
-		}
-	}
-}
-
-// counts returns how many live sessions and tombstones the store holds.
-func (st *store) counts() (live, tombstones int) {
-	st.each(func(e *entry) {
-		e.mu.Lock()
-		if !e.gone {
-			if e.s.State.Ended() {
-				tombstones++
-			} else {
-				live++
-			}
-		}
-		e.mu.Unlock()
-	})
-	return live, tombstones
+// forReceiver reports whether the note has frames or a close for a
+// receiver.
+func (n *note) forReceiver() bool {
+	return n.listener != "" && (len(n.frames) > 0 || len(n.wire) > 0 || n.close.Code != 0)
 }

@@ -338,6 +338,14 @@ func (rl *Relay) finish(res *Result, old []byte, s *session.Session, o session.O
 	}
 }
 
+// edgeListener is the listener id of a receiver attached to a session's
+// object. An object has one socket attached at a time and src/worker.js
+// passes on the frames and the close of that socket only (it marks every
+// other one closed), so the worker, not the id, tells sockets apart: Frame
+// and Closed act for the session's current listener, whatever its id (a
+// session stored by an older release has session.V1Listener).
+const edgeListener = "edge"
+
 // load decodes stored bytes; none (or unreadable ones) is no session.
 func load(stored []byte) *session.Session {
 	if len(stored) == 0 {
@@ -377,9 +385,9 @@ func (rl *Relay) Request(fwd string, stored, body []byte, tooLarge bool, now tim
 				return res
 			}
 			s = session.New(f.SID, app.ID, app.Name, f.Requester, f.TTL, session.NewResume(), now)
-			o = s.Start(now)
+			o = s.Start(edgeListener, now)
 		} else {
-			o = s.Listen(f.Resume, now)
+			o = s.Listen(f.Resume, edgeListener, now)
 		}
 		if o.Reply.Err != nil {
 			res.Response = errResponse(o.Reply.Err, false)
@@ -445,11 +453,11 @@ func (rl *Relay) Frame(stored, frame []byte, binary bool, now time.Time) Result 
 	var o session.Outcome
 	switch act {
 	case rules.ActionAck:
-		o = s.Ack(now)
+		o = s.Ack(s.Listener, now)
 	case rules.ActionReject:
-		o = s.Reject(now)
+		o = s.Reject(s.Listener, now)
 	default: // ActionBad, ActionTooBig
-		s.Detach()
+		s.Detach(s.Listener)
 		o.Close = act.Close()
 	}
 	rl.finish(&res, stored, s, o)
@@ -464,7 +472,7 @@ func (rl *Relay) Closed(stored []byte, now time.Time) Result {
 	if s == nil {
 		return res
 	}
-	s.Detach()
+	s.Detach(s.Listener)
 	rl.finish(&res, stored, s, session.Outcome{})
 	return res
 }

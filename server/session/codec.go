@@ -15,20 +15,28 @@ import (
 // keeps its bytes across a deploy), so a change to the layout gets a new
 // version and UnmarshalBinary goes on reading the old ones.
 //
-// Version 1, in order: the strings ID, App, AppName, Requester.IP,
-// Requester.UserAgent, Requester.Origin, Resume and State, each as a uvarint
-// length and its bytes; the times StartedAt, ExpiresAt, EndedAt, HeldAt and
-// AckDeadline, each as a varint of Unix nanoseconds (0 for the zero time); a
-// flags byte (1 Listening, 2 Sent, 4 Held is not nil); HeldSum's 32 bytes;
+// Version 2, in order: the strings ID, App, AppName, Requester.IP,
+// Requester.UserAgent, Requester.Origin, Resume, State and Listener, each as
+// a uvarint length and its bytes; the times StartedAt, ExpiresAt, EndedAt,
+// HeldAt and AckDeadline, each as a varint of Unix nanoseconds (0 for the
+// zero time); a flags byte (2 Sent, 4 Held is not nil); HeldSum's 32 bytes;
 // Held as a uvarint length and its bytes.
-const codecVersion = 1
+//
+// Version 1 (the edge relay's, before listener ids) had no Listener string
+// and a flag 1 for "a receiver is attached"; such a session decodes with
+// Listener V1Listener.
+const codecVersion = 2
 
-// Flags of version 1.
+// Flags of versions 1 and 2 (flagListening only in version 1).
 const (
 	flagListening = 1 << iota
 	flagSent
 	flagHeld
 )
+
+// V1Listener is the Listener of a session decoded from version 1 bytes that
+// had a receiver attached: that receiver, whose id version 1 did not keep.
+const V1Listener = "v1"
 
 // ErrMalformed reports bytes that UnmarshalBinary cannot read as a session:
 // empty, another version, cut short, or with bytes left over.
@@ -45,7 +53,7 @@ var (
 func (s *Session) AppendBinary(b []byte) ([]byte, error) {
 	b = append(b, codecVersion)
 	for _, str := range []string{s.ID, s.App, s.AppName, s.Requester.IP, s.Requester.UserAgent,
-		s.Requester.Origin, s.Resume, string(s.State)} {
+		s.Requester.Origin, s.Resume, string(s.State), s.Listener} {
 		b = binary.AppendUvarint(b, uint64(len(str)))
 		b = append(b, str...)
 	}
@@ -57,9 +65,6 @@ func (s *Session) AppendBinary(b []byte) ([]byte, error) {
 		b = binary.AppendVarint(b, n)
 	}
 	var flags byte
-	if s.Listening {
-		flags |= flagListening
-	}
 	if s.Sent {
 		flags |= flagSent
 	}
@@ -74,7 +79,7 @@ func (s *Session) AppendBinary(b []byte) ([]byte, error) {
 
 // MarshalBinary encodes the session as AppendBinary does. It never fails.
 func (s *Session) MarshalBinary() ([]byte, error) {
-	return s.AppendBinary(make([]byte, 0, 160+len(s.Held)))
+	return s.AppendBinary(make([]byte, 0, 160+len(s.Listener)+len(s.Held)))
 }
 
 // UnmarshalBinary sets s to the session b encodes, in any version this
@@ -82,9 +87,10 @@ func (s *Session) MarshalBinary() ([]byte, error) {
 // the local time zone, as time.Unix makes them; the session's methods only
 // compare them.
 func (s *Session) UnmarshalBinary(b []byte) error {
-	if len(b) == 0 || b[0] != codecVersion {
+	if len(b) == 0 || (b[0] != 1 && b[0] != codecVersion) {
 		return ErrMalformed
 	}
+	version := b[0]
 	d := decoder{b: b[1:]}
 	var n Session
 	for _, p := range []*string{&n.ID, &n.App, &n.AppName, &n.Requester.IP, &n.Requester.UserAgent,
@@ -92,6 +98,12 @@ func (s *Session) UnmarshalBinary(b []byte) error {
 		*p = string(d.bytes())
 	}
 	n.State = protocol.State(d.bytes())
+	known := byte(flagSent | flagHeld)
+	if version == 1 {
+		known |= flagListening
+	} else if l := d.bytes(); len(l) > 0 {
+		n.Listener = string(l)
+	}
 	for _, p := range []*time.Time{&n.StartedAt, &n.ExpiresAt, &n.EndedAt, &n.HeldAt, &n.AckDeadline} {
 		if v := d.varint(); v != 0 {
 			*p = time.Unix(0, v)
@@ -100,11 +112,13 @@ func (s *Session) UnmarshalBinary(b []byte) error {
 	flags := d.take(1)
 	copy(n.HeldSum[:], d.take(len(n.HeldSum)))
 	held := d.bytes()
-	if d.bad || len(d.b) != 0 || flags[0]&^(flagListening|flagSent|flagHeld) != 0 ||
+	if d.bad || len(d.b) != 0 || flags[0]&^known != 0 ||
 		(flags[0]&flagHeld == 0 && len(held) != 0) {
 		return ErrMalformed
 	}
-	n.Listening = flags[0]&flagListening != 0
+	if flags[0]&flagListening != 0 {
+		n.Listener = V1Listener
+	}
 	n.Sent = flags[0]&flagSent != 0
 	if flags[0]&flagHeld != 0 {
 		n.Held = append([]byte{}, held...)
@@ -113,7 +127,7 @@ func (s *Session) UnmarshalBinary(b []byte) error {
 	return nil
 }
 
-// decoder reads version 1's fields; a read past the end sets bad and
+// decoder reads the encoding's fields; a read past the end sets bad and
 // returns zeros.
 type decoder struct {
 	b   []byte

@@ -23,34 +23,34 @@ func everyState() map[string]*Session {
 	m := map[string]*Session{}
 	m["new"] = fresh()
 	s := fresh()
-	s.Start(now)
+	s.Start("n1.1", now)
 	m["waiting, listening"] = s
 	s = fresh()
-	s.Start(now)
+	s.Start("n1.1", now)
 	s.Read(now)
 	m["scanned"] = s
 	s = fresh()
 	s.Deliver(sealed, SumOf(sealed), rules, now)
 	m["held, pending"] = s
 	s = fresh()
-	s.Start(now)
+	s.Start("n1.1", now)
 	s.Deliver(sealed, SumOf(sealed), rules, now)
 	m["held, sent"] = s
 	s = fresh()
-	s.Start(now)
+	s.Start("n1.1", now)
 	s.Deliver(sealed, SumOf(sealed), rules, now)
-	s.Detach()
+	s.Detach("n1.1")
 	m["held, detached"] = s
 	s = fresh()
-	s.Start(now)
+	s.Start("n1.1", now)
 	s.Deliver(sealed, SumOf(sealed), rules, now)
-	s.Ack(now.Add(time.Second))
+	s.Ack("n1.1", now.Add(time.Second))
 	m["delivered"] = s
 	s = fresh()
 	s.Deny(rules, now)
 	m["denied"] = s
 	s = fresh()
-	s.Start(now)
+	s.Start("n1.1", now)
 	s.Expire(now.Add(time.Hour))
 	m["expired"] = s
 	s = fresh()
@@ -110,10 +110,49 @@ func TestCodecVersion1(t *testing.T) {
 		Requester: protocol.Requester{IP: "192.0.2.10", UserAgent: "Mozilla/5.0 ü", Origin: "http://localhost:3000"},
 		StartedAt: time.Unix(0, 1763750000123000000), ExpiresAt: time.Unix(0, 1763750060123000000),
 		Resume: "q1d0bXlaW7rYyb6vPD1J2A", State: protocol.StateScanned,
-		Listening: true, Held: []byte{7, 7, 7}, HeldSum: SumOf([]byte{7, 7, 7}),
+		Listener: V1Listener, Held: []byte{7, 7, 7}, HeldSum: SumOf([]byte{7, 7, 7}),
 		HeldAt: time.Unix(0, 1763750001123000000), Sent: true, AckDeadline: time.Unix(0, 1763750011123000000),
 	}
 	b, err := hex.DecodeString(v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s Session
+	if err := s.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(s, want) {
+		t.Errorf("decoded\n%+v\nwant\n%+v", s, want)
+	}
+	// Written again, it is the current version, and reads back the same.
+	again, _ := s.MarshalBinary()
+	var back Session
+	if again[0] != codecVersion || back.UnmarshalBinary(again) != nil || !reflect.DeepEqual(back, want) {
+		t.Errorf("re-encoded as %x, which reads back as %+v", again, back)
+	}
+	// The receiver attached before the release can still detach.
+	if !s.Detach(V1Listener) || s.Listener != "" {
+		t.Errorf("the version 1 listener cannot detach")
+	}
+}
+
+// TestCodecVersion2 decodes bytes that version 2 wrote, so that a later
+// layout that forgets them fails here.
+func TestCodecVersion2(t *testing.T) {
+	const v2 = "021641414543417751464267634943516f4c4441304f44770464656d6f0944656d6f2053686f700a" +
+		"3139322e302e322e31300e4d6f7a696c6c612f352e3020c3bc15687474703a2f2f6c6f63616c686f" +
+		"73743a33303030167131643062586c6157377259796236765044314a3241077363616e6e6564046e" +
+		"312e3280d3e9def8d18cfa3080b3a4e3b7d58cfa300080fbbf9880d28cfa30808b9fd9cad28cfa30" +
+		"066a7dc6f4267242f01f6636a45c31da51c036da1e9879abce7e1d0aaa76aad87603070707"
+	want := Session{
+		ID: "AAECAwQFBgcICQoLDA0ODw", App: "demo", AppName: "Demo Shop",
+		Requester: protocol.Requester{IP: "192.0.2.10", UserAgent: "Mozilla/5.0 ü", Origin: "http://localhost:3000"},
+		StartedAt: time.Unix(0, 1763750000123000000), ExpiresAt: time.Unix(0, 1763750060123000000),
+		Resume: "q1d0bXlaW7rYyb6vPD1J2A", State: protocol.StateScanned,
+		Listener: "n1.2", Held: []byte{7, 7, 7}, HeldSum: SumOf([]byte{7, 7, 7}),
+		HeldAt: time.Unix(0, 1763750001123000000), Sent: true, AckDeadline: time.Unix(0, 1763750011123000000),
+	}
+	b, err := hex.DecodeString(v2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +174,8 @@ func TestCodecRefuses(t *testing.T) {
 	for name, b := range map[string][]byte{
 		"empty":             nil,
 		"version 0":         append([]byte{0}, good[1:]...),
-		"version 2":         append([]byte{2}, good[1:]...),
+		"version 3":         append([]byte{3}, good[1:]...),
+		"listening flag":    func() []byte { b := bytes.Clone(good); b[flagsAt] |= flagListening; return b }(),
 		"unknown flag":      func() []byte { b := bytes.Clone(good); b[flagsAt] |= 8; return b }(),
 		"held without flag": func() []byte { b := bytes.Clone(good); b[flagsAt] &^= flagHeld; return b }(),
 		"length past end":   {codecVersion, 0xff, 0xff, 0x01},

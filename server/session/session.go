@@ -20,6 +20,12 @@
 //	                              ──deny──▶ denied
 //	                              ──time──▶ expired
 //
+// A receiver attached to the session is its listener, named by an id the
+// transport gives it (unique among the transport's sockets: on several
+// nodes, unique across them). Only the current listener may detach, ack or
+// reject: a socket that was replaced (a resume took over) may still be
+// closing, and its late events change nothing.
+//
 // A delivery is the one message a sender POSTed; it is held until the
 // receiver acks it (the session ends delivered) or rejects it (the session
 // goes back to waiting and another message may be tried). Only a message
@@ -67,8 +73,8 @@ type Session struct {
 	State protocol.State
 	// EndedAt is when the session reached a final state.
 	EndedAt time.Time
-	// Listening reports a receiver attached right now.
-	Listening bool
+	// Listener is the id of the receiver attached right now, "" when none.
+	Listener string
 
 	// Held is the delivery: the sealed message accepted from a sender and
 	// not yet answered by the receiver. nil when there is none.
@@ -110,8 +116,8 @@ type Reply struct {
 	Wait bool
 }
 
-// Close is how the transport closes the attached receiver's socket. The zero
-// value means keep it open.
+// Close is how the transport closes a receiver's socket. The zero value
+// means keep it open.
 type Close struct {
 	Code   int
 	Reason string
@@ -121,17 +127,22 @@ type Close struct {
 var normal = Close{Code: 1000}
 
 // Outcome is what the transport does after an event, in this order:
-//  1. close the receiver that was attached before the event with Replace,
-//  2. send Frames to the receiver attached after it,
-//  3. close that receiver with Close,
+//  1. close the listener Replaced (attached before the event) with Replace,
+//  2. send Frames to the listener Listener,
+//  3. close that listener with Close,
 //  4. answer every sender waiting on the delivery with Settle,
 //  5. answer the caller with Reply.
+//
+// Listener is named even when the event ended the session, which detaches
+// it: the frames telling it so are for it.
 type Outcome struct {
-	Reply   Reply
-	Replace Close
-	Frames  []protocol.Frame
-	Close   Close
-	Settle  *Reply
+	Reply    Reply
+	Replaced string
+	Replace  Close
+	Listener string
+	Frames   []protocol.Frame
+	Close    Close
+	Settle   *Reply
 	// Ended is set when the session reached a final state in this event.
 	Ended bool
 	// Latency is set on an ack: the time from accepting the delivery to the
@@ -160,7 +171,8 @@ func (s *Session) Expire(now time.Time) Outcome {
 		return Outcome{}
 	}
 	o := Outcome{Ended: true}
-	if s.Listening {
+	if s.Listener != "" {
+		o.Listener = s.Listener
 		o.Frames = []protocol.Frame{{Type: protocol.FrameExpired}}
 		o.Close = normal
 	}
@@ -178,7 +190,7 @@ func (s *Session) end(state protocol.State, now time.Time) {
 	s.EndedAt = now
 	s.Held = nil
 	s.Sent = false
-	s.Listening = false
+	s.Listener = ""
 	// What the relay saw of the receiver is not needed to answer late
 	// callers; forget it rather than keep it for the tombstone's lifetime.
 	s.Requester = protocol.Requester{}
@@ -190,16 +202,17 @@ func (s *Session) end(state protocol.State, now time.Time) {
 // before the WebSocket upgrade.
 func (s *Session) CheckListen(resume string, now time.Time) *protocol.Error {
 	c := *s
-	o := c.Listen(resume, now)
+	o := c.Listen(resume, "check", now)
 	return o.Reply.Err
 }
 
-// Listen attaches a receiver to an existing session. Only one who presents
-// the session's resume value may; it replaces any receiver still attached
-// (the old socket is usually a dead connection the relay has not noticed
-// yet). The receiver is sent ready, then scanned if a sender read the
-// session, then the held delivery if there is one.
-func (s *Session) Listen(resume string, now time.Time) Outcome {
+// Listen attaches the receiver listener (a non-empty id) to an existing
+// session. Only one who presents the session's resume value may; it
+// replaces any listener still attached (the old socket is usually a dead
+// connection the relay has not noticed yet). The receiver is sent ready,
+// then scanned if a sender read the session, then the held delivery if
+// there is one.
+func (s *Session) Listen(resume, listener string, now time.Time) Outcome {
 	o := s.Expire(now)
 	if s.State.Ended() {
 		o.Reply = s.endedError()
@@ -209,21 +222,22 @@ func (s *Session) Listen(resume string, now time.Time) Outcome {
 		o.Reply = fail(protocol.CodeConflict, "the session id is taken")
 		return o
 	}
-	if s.Listening {
+	if s.Listener != "" {
+		o.Replaced = s.Listener
 		o.Replace = Close{Code: protocol.CodeConflict.CloseCode(), Reason: string(protocol.CodeConflict)}
 	}
-	s.Listening = true
-	return s.greet(o, now)
+	return s.greet(o, listener, now)
 }
 
-// Start is the first listen of a new session: it attaches the receiver and
-// returns the ready frame.
-func (s *Session) Start(now time.Time) Outcome {
-	s.Listening = true
-	return s.greet(Outcome{}, now)
+// Start is the first listen of a new session: it attaches the receiver
+// listener (a non-empty id) and returns the ready frame.
+func (s *Session) Start(listener string, now time.Time) Outcome {
+	return s.greet(Outcome{}, listener, now)
 }
 
-func (s *Session) greet(o Outcome, now time.Time) Outcome {
+func (s *Session) greet(o Outcome, listener string, now time.Time) Outcome {
+	s.Listener = listener
+	o.Listener = listener
 	o.Frames = append(o.Frames, protocol.Frame{Type: protocol.FrameReady, ExpiresAt: s.ExpiresAt.UnixMilli(), Resume: s.Resume})
 	switch {
 	case s.Held != nil:
@@ -241,12 +255,17 @@ func (s *Session) greet(o Outcome, now time.Time) Outcome {
 	return o
 }
 
-// Detach records that the attached receiver's socket is gone. The session
-// lives on until it expires, waiting for a resume; a delivery it was given
-// is given again on resume.
-func (s *Session) Detach() {
-	s.Listening = false
+// Detach records that the socket of the receiver listener is gone, and
+// reports whether it was the one attached: a listener that was replaced
+// changes nothing. The session lives on until it expires, waiting for a
+// resume; a delivery it was given is given again on resume.
+func (s *Session) Detach(listener string) bool {
+	if listener == "" || listener != s.Listener {
+		return false
+	}
+	s.Listener = ""
 	s.Sent = false
+	return true
 }
 
 // Read is a sender's GET. It reports the state before the read (waiting or
@@ -260,7 +279,8 @@ func (s *Session) Read(now time.Time) (state protocol.State, o Outcome) {
 	state = s.State
 	if s.State == protocol.StateWaiting {
 		s.State = protocol.StateScanned
-		if s.Listening && s.Held == nil {
+		if s.Listener != "" && s.Held == nil {
+			o.Listener = s.Listener
 			o.Frames = []protocol.Frame{{Type: protocol.FrameScanned}}
 		}
 	}
@@ -299,12 +319,13 @@ func (s *Session) Deliver(sealed []byte, sum Sum, rules Rules, now time.Time) Ou
 	s.Held = sealed
 	s.HeldSum = sum
 	s.HeldAt = now
-	if !s.Listening {
+	if s.Listener == "" {
 		o.Reply = Reply{State: protocol.StatePending}
 		return o
 	}
 	s.Sent = true
 	s.AckDeadline = now.Add(rules.AckWait)
+	o.Listener = s.Listener
 	o.Frames = []protocol.Frame{{Type: protocol.FrameSealed, Sealed: sealed}}
 	o.Reply = Reply{Wait: true}
 	return o
@@ -327,27 +348,30 @@ func (s *Session) retryAfter(rules Rules, now time.Time) int64 {
 	return ms
 }
 
-// Ack is the receiver's ack: the held delivery is delivered and the session
-// ends. An ack with nothing held is ignored.
-func (s *Session) Ack(now time.Time) Outcome {
+// Ack is the receiver listener's ack: the held delivery is delivered and
+// the session ends. An ack with nothing held, or from a listener that is
+// not the one attached, is ignored.
+func (s *Session) Ack(listener string, now time.Time) Outcome {
 	o := s.Expire(now)
-	if s.State.Ended() || s.Held == nil {
+	if s.State.Ended() || s.Held == nil || listener == "" || listener != s.Listener {
 		return o
 	}
 	o.Latency = now.Sub(s.HeldAt)
 	o.Settle = &Reply{State: protocol.StateDelivered}
+	o.Listener = s.Listener
 	o.Close = normal
 	o.Ended = true
 	s.end(protocol.StateDelivered, now)
 	return o
 }
 
-// Reject is the receiver's reject: the held delivery is dropped and the
-// session goes back to waiting, so a sender who knows only the sid cannot
-// burn it. A reject with nothing held is ignored.
-func (s *Session) Reject(now time.Time) Outcome {
+// Reject is the receiver listener's reject: the held delivery is dropped
+// and the session goes back to waiting, so a sender who knows only the sid
+// cannot burn it. A reject with nothing held, or from a listener that is
+// not the one attached, is ignored.
+func (s *Session) Reject(listener string, now time.Time) Outcome {
 	o := s.Expire(now)
-	if s.State.Ended() || s.Held == nil {
+	if s.State.Ended() || s.Held == nil || listener == "" || listener != s.Listener {
 		return o
 	}
 	r := fail(protocol.CodeRejected, "the receiver could not open the message")
@@ -372,7 +396,8 @@ func (s *Session) Deny(rules Rules, now time.Time) Outcome {
 		o.Reply.Err.RetryAfterMS = s.retryAfter(rules, now)
 		return o
 	}
-	if s.Listening {
+	if s.Listener != "" {
+		o.Listener = s.Listener
 		o.Frames = []protocol.Frame{{Type: protocol.FrameDenied}}
 		o.Close = normal
 	}

@@ -14,7 +14,7 @@ var (
 
 func newTestSession() *Session {
 	s := New("sid", "demo", "Demo Shop", protocol.Requester{IP: "203.0.113.5"}, time.Minute, "resume-secret", t0)
-	s.Start(t0)
+	s.Start("l1", t0)
 	return s
 }
 
@@ -48,7 +48,7 @@ func wantCode(t *testing.T, what string, r Reply, code protocol.Code) {
 
 func TestStartGreetsWithReady(t *testing.T) {
 	s := New("sid", "demo", "Demo Shop", protocol.Requester{}, 30*time.Second, "r", t0)
-	o := s.Start(t0)
+	o := s.Start("l1", t0)
 	wantFrames(t, "start", o, protocol.FrameReady)
 	if f := o.Frames[0]; f.ExpiresAt != t0.Add(30*time.Second).UnixMilli() || f.Resume != "r" {
 		t.Errorf("ready %+v", f)
@@ -77,7 +77,7 @@ func TestDeliverAckDelivers(t *testing.T) {
 		t.Fatalf("deliver to a listener: %+v, want wait", o.Reply)
 	}
 	wantFrames(t, "deliver", o, protocol.FrameSealed)
-	o = s.Ack(t0.Add(1500 * time.Millisecond))
+	o = s.Ack("l1", t0.Add(1500*time.Millisecond))
 	if !o.Ended || o.Settle == nil || o.Settle.State != protocol.StateDelivered || o.Latency != 500*time.Millisecond {
 		t.Fatalf("ack: %+v", o)
 	}
@@ -90,7 +90,7 @@ func TestDeliverAckDelivers(t *testing.T) {
 	other := []byte("other")
 	wantCode(t, "other bytes", s.Deliver(other, SumOf(other), rules, t0.Add(2*time.Second)).Reply, protocol.CodeAlreadyUsed)
 	wantCode(t, "deny", s.Deny(rules, t0.Add(2*time.Second)).Reply, protocol.CodeAlreadyUsed)
-	wantCode(t, "listen", s.Listen("", t0.Add(2*time.Second)).Reply, protocol.CodeAlreadyUsed)
+	wantCode(t, "listen", s.Listen("", "l2", t0.Add(2*time.Second)).Reply, protocol.CodeAlreadyUsed)
 	if !s.Forgettable(10*time.Minute, t0.Add(12*time.Minute)) || s.Forgettable(10*time.Minute, t0.Add(5*time.Minute)) {
 		t.Error("tombstone kept for the wrong time")
 	}
@@ -101,7 +101,7 @@ func TestRejectGoesBackToWaiting(t *testing.T) {
 	s.Read(t0)
 	junk := []byte("junk")
 	s.Deliver(junk, SumOf(junk), rules, t0)
-	o := s.Reject(t0)
+	o := s.Reject("l1", t0)
 	wantCode(t, "reject settles", *o.Settle, protocol.CodeRejected)
 	if s.State != protocol.StateWaiting || s.Held != nil {
 		t.Fatalf("after reject: state %v held %v", s.State, s.Held)
@@ -129,26 +129,58 @@ func TestConflictWhileHeld(t *testing.T) {
 
 func TestPendingThenResume(t *testing.T) {
 	s := newTestSession()
-	s.Detach()
+	s.Detach("l1")
 	msg := []byte("m")
 	if o := s.Deliver(msg, SumOf(msg), rules, t0); o.Reply.State != protocol.StatePending || len(o.Frames) != 0 {
 		t.Fatalf("deliver with no listener: %+v", o)
 	}
-	wantCode(t, "listen without resume", s.Listen("", t0).Reply, protocol.CodeConflict)
-	wantCode(t, "listen with a wrong resume", s.Listen("resume-secreT", t0).Reply, protocol.CodeConflict)
+	wantCode(t, "listen without resume", s.Listen("", "l2", t0).Reply, protocol.CodeConflict)
+	wantCode(t, "listen with a wrong resume", s.Listen("resume-secreT", "l2", t0).Reply, protocol.CodeConflict)
 	if err := s.CheckListen("resume-secret", t0); err != nil {
 		t.Fatalf("CheckListen: %v", err)
 	}
-	o := s.Listen("resume-secret", t0.Add(time.Second))
+	o := s.Listen("resume-secret", "l2", t0.Add(time.Second))
 	wantFrames(t, "resume", o, protocol.FrameReady, protocol.FrameSealed)
 	if o.Replace.Code != 0 {
 		t.Errorf("resume with nobody attached replaces someone: %+v", o.Replace)
 	}
-	if o := s.Listen("resume-secret", t0.Add(time.Second)); o.Replace.Code != protocol.CodeConflict.CloseCode() {
-		t.Errorf("resume while attached: replace %+v, want the old socket closed", o.Replace)
+	if o := s.Listen("resume-secret", "l3", t0.Add(time.Second)); o.Replace.Code != protocol.CodeConflict.CloseCode() || o.Replaced != "l2" {
+		t.Errorf("resume while attached: replace %+v of %q, want l2's socket closed", o.Replace, o.Replaced)
 	}
-	if o := s.Ack(t0.Add(2 * time.Second)); !o.Ended {
+	if o := s.Ack("l3", t0.Add(2*time.Second)); !o.Ended || o.Listener != "l3" || o.Close.Code != 1000 {
 		t.Errorf("ack after resume: %+v", o)
+	}
+}
+
+// TestOnlyTheCurrentListener: a listener that was replaced (its socket
+// may still be closing, perhaps on another node) can neither detach the
+// one that replaced it nor ack or reject for it.
+func TestOnlyTheCurrentListener(t *testing.T) {
+	s := newTestSession()
+	msg := []byte("m")
+	if o := s.Listen("resume-secret", "l2", t0); o.Replaced != "l1" || o.Listener != "l2" {
+		t.Fatalf("resume: replaced %q, frames for %q; want l1, l2", o.Replaced, o.Listener)
+	}
+	if s.Detach("l1") || s.Listener != "l2" {
+		t.Fatalf("the replaced listener detached the current one: listener %q", s.Listener)
+	}
+	if s.Detach("") {
+		t.Fatal("an empty listener detached")
+	}
+	if o := s.Deliver(msg, SumOf(msg), rules, t0); !o.Reply.Wait || o.Listener != "l2" {
+		t.Fatalf("deliver: %+v, want the sealed frame for l2", o)
+	}
+	if o := s.Ack("l1", t0); o.Ended || o.Settle != nil {
+		t.Errorf("an ack from the replaced listener counted: %+v", o)
+	}
+	if o := s.Reject("l1", t0); o.Settle != nil || s.Held == nil {
+		t.Errorf("a reject from the replaced listener counted: %+v", o)
+	}
+	if !s.Detach("l2") || s.Listener != "" || s.Sent {
+		t.Fatalf("the current listener did not detach: listener %q, sent %v", s.Listener, s.Sent)
+	}
+	if o := s.Ack("l2", t0); o.Ended {
+		t.Errorf("an ack after its listener detached counted: %+v", o)
 	}
 }
 
@@ -165,8 +197,8 @@ func TestExpiry(t *testing.T) {
 	}
 	wantFrames(t, "expire", o, protocol.FrameExpired)
 	wantCode(t, "expire settles", *o.Settle, protocol.CodeExpired)
-	wantCode(t, "read", s.Listen("resume-secret", t0.Add(2*time.Minute)).Reply, protocol.CodeExpired)
-	if o := s.Ack(t0.Add(2 * time.Minute)); o.Ended || o.Settle != nil {
+	wantCode(t, "read", s.Listen("resume-secret", "l2", t0.Add(2*time.Minute)).Reply, protocol.CodeExpired)
+	if o := s.Ack("l1", t0.Add(2*time.Minute)); o.Ended || o.Settle != nil {
 		t.Errorf("a late ack changed an expired session: %+v", o)
 	}
 }
@@ -177,7 +209,7 @@ func TestEveryEventExpiresFirst(t *testing.T) {
 		"read":    func(s *Session) Reply { _, o := s.Read(late); return o.Reply },
 		"deliver": func(s *Session) Reply { return s.Deliver([]byte("m"), SumOf([]byte("m")), rules, late).Reply },
 		"deny":    func(s *Session) Reply { return s.Deny(rules, late).Reply },
-		"listen":  func(s *Session) Reply { return s.Listen("resume-secret", late).Reply },
+		"listen":  func(s *Session) Reply { return s.Listen("resume-secret", "l2", late).Reply },
 	} {
 		s := newTestSession()
 		wantCode(t, name, event(s), protocol.CodeExpired)
@@ -198,7 +230,7 @@ func TestDeny(t *testing.T) {
 
 	// A message held for an absent receiver does not stop a deny.
 	s = newTestSession()
-	s.Detach()
+	s.Detach("l1")
 	s.Deliver([]byte("m"), SumOf([]byte("m")), rules, t0)
 	o = s.Deny(rules, t0)
 	if o.Reply.State != protocol.StateDenied || o.Settle == nil {
@@ -208,10 +240,10 @@ func TestDeny(t *testing.T) {
 
 func TestAckOrRejectWithNothingHeldIsIgnored(t *testing.T) {
 	s := newTestSession()
-	if o := s.Ack(t0); o.Ended || o.Settle != nil {
+	if o := s.Ack("l1", t0); o.Ended || o.Settle != nil {
 		t.Errorf("ack: %+v", o)
 	}
-	if o := s.Reject(t0); o.Settle != nil || s.State != protocol.StateWaiting {
+	if o := s.Reject("l1", t0); o.Settle != nil || s.State != protocol.StateWaiting {
 		t.Errorf("reject: %+v", o)
 	}
 }

@@ -1,0 +1,192 @@
+package server
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/scanin/scanin/internal/redistest"
+	"github.com/scanin/scanin/protocol"
+	"github.com/scanin/scanin/server/conformance"
+)
+
+// redisNodes starts n relays sharing the Redis server srv, each behind its
+// own httptest server, with cfg (its Redis set to srv's URL).
+func redisNodes(t *testing.T, srv *redistest.Server, n int, cfg Config) []*testRelay {
+	t.Helper()
+	cfg.Redis = srv.URL()
+	nodes := make([]*testRelay, n)
+	for i := range nodes {
+		nodes[i] = newTestRelay(t, cfg)
+	}
+	return nodes
+}
+
+// roundRobin is a reverse proxy that sends each request, HTTP or
+// WebSocket, to the next of its backends in turn: a load balancer without
+// sticky sessions.
+type roundRobin struct {
+	srv      *httptest.Server
+	backends []*url.URL
+	next     atomic.Uint64
+}
+
+// newRoundRobin starts a proxy; its URL is known before its backends, so
+// that they can be given it as their public URL.
+func newRoundRobin(t *testing.T) *roundRobin {
+	t.Helper()
+	p := &roundRobin{srv: httptest.NewUnstartedServer(nil)}
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(r *httputil.ProxyRequest) {
+			b := p.backends[(p.next.Add(1)-1)%uint64(len(p.backends))]
+			r.SetURL(b)
+			r.Out.Host = r.In.Host // the relays know their public URL
+		},
+		FlushInterval: -1,
+	}
+	p.srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The relay's answer to a body it refuses may come before the
+		// body: pass it on while the body is still being read, as a
+		// streaming load balancer does.
+		_ = http.NewResponseController(w).EnableFullDuplex()
+		proxy.ServeHTTP(w, r)
+	})
+	p.srv.Start()
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+func (p *roundRobin) URL() string { return p.srv.URL }
+
+// behind puts the relays behind the proxy.
+func (p *roundRobin) behind(t *testing.T, nodes []*testRelay) {
+	t.Helper()
+	for _, n := range nodes {
+		u, err := url.Parse(n.srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.backends = append(p.backends, u)
+	}
+}
+
+// TestRedisConformance runs the conformance suite against two relay nodes
+// over one Redis, behind a proxy that alternates between them: every
+// request of a session, its listen and its resumes included, may land on
+// either.
+func TestRedisConformance(t *testing.T) {
+	srv := redistest.Start(t)
+	p := newRoundRobin(t)
+	p.behind(t, redisNodes(t, srv, 2, Config{NoRateLimit: true, PublicURL: p.URL()}))
+	conformance.Run(t, conformance.Target{URL: p.URL()})
+}
+
+// TestRedisHandoffAcrossNodes: a receiver on one node, a sender on the
+// other; and the message held for a receiver away is given on resume at a
+// third.
+func TestRedisHandoffAcrossNodes(t *testing.T) {
+	srv := redistest.Start(t)
+	nodes := redisNodes(t, srv, 3, Config{NoRateLimit: true, Limits: Limits{AckWait: time.Second}})
+	a, b, c := nodes[0], nodes[1], nodes[2]
+
+	sid := protocol.NewSessionID()
+	conn, ready := a.listen(t, sid, "app=demo")
+	if st, _, body := b.do(t, "GET", protocol.SessionPath(sid), nil, nil); st != 200 {
+		t.Fatalf("read on B: %d %s", st, body)
+	}
+	if f := readFrame(t, conn); f.Type != protocol.FrameScanned {
+		t.Fatalf("receiver on A got %s, want scanned", f.Type)
+	}
+	msg := bytes.Repeat([]byte{7}, 100)
+	done := make(chan int, 1)
+	go func() {
+		st, _, _ := b.do(t, "POST", protocol.SessionPath(sid), msg, nil)
+		done <- st
+	}()
+	if f := readFrame(t, conn); f.Type != protocol.FrameSealed || !bytes.Equal(f.Sealed, msg) {
+		t.Fatalf("receiver on A got %s, want the sealed message", f.Type)
+	}
+	// The receiver drops before it answers; the POST ends pending.
+	_ = conn.CloseNow()
+	if st := <-done; st != http.StatusAccepted {
+		t.Fatalf("POST on B: %d, want 202", st)
+	}
+	conn2, ready2 := c.listen(t, sid, "app=demo&resume="+ready.Resume)
+	if ready2.ExpiresAt != ready.ExpiresAt {
+		t.Errorf("resume on C: expires_at %d, want %d", ready2.ExpiresAt, ready.ExpiresAt)
+	}
+	if f := readFrame(t, conn2); f.Type != protocol.FrameSealed || !bytes.Equal(f.Sealed, msg) {
+		t.Fatalf("receiver resumed on C got %s, want the held message", f.Type)
+	}
+	sendFrame(t, conn2, protocol.Frame{Type: protocol.FrameAck})
+	waitFor(t, "the delivery", 5*time.Second, func() bool {
+		st, _, _ := a.do(t, "POST", protocol.SessionPath(sid), msg, nil)
+		return st == http.StatusOK
+	})
+
+	// A deny on B reaches a receiver on A.
+	sid = protocol.NewSessionID()
+	conn, _ = a.listen(t, sid, "app=demo")
+	if st, _, body := b.do(t, "POST", protocol.DenyPath(sid), nil, nil); st != 200 {
+		t.Fatalf("deny on B: %d %s", st, body)
+	}
+	if f := readFrame(t, conn); f.Type != protocol.FrameDenied {
+		t.Fatalf("receiver on A got %s, want denied", f.Type)
+	}
+}
+
+// TestRedisRaceAcrossNodes: 1,000 concurrent POSTs of different messages,
+// spread over three nodes, deliver exactly one; again and again.
+func TestRedisRaceAcrossNodes(t *testing.T) {
+	srv := redistest.Start(t)
+	nodes := redisNodes(t, srv, 3, Config{NoRateLimit: true})
+	const posts = 1000
+	rounds := 3
+	if testing.Short() {
+		rounds = 1
+	}
+	for round := range rounds {
+		sid := protocol.NewSessionID()
+		conn, _ := nodes[round%3].listen(t, sid, "app=demo")
+		got := make(chan []byte, 1)
+		go func() {
+			f := readFrame(t, conn)
+			got <- f.Sealed
+			sendFrame(t, conn, protocol.Frame{Type: protocol.FrameAck})
+		}()
+		var wg sync.WaitGroup
+		statuses := make([]int, posts)
+		for i := range posts {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				msg := bytes.Repeat([]byte{byte(i), byte(i >> 8)}, 50)
+				statuses[i], _, _ = nodes[i%3].do(t, "POST", protocol.SessionPath(sid), msg, nil)
+			}()
+		}
+		wg.Wait()
+		won := <-got
+		ok := 0
+		for i, st := range statuses {
+			switch st {
+			case http.StatusOK:
+				ok++
+				if !bytes.Equal(won, bytes.Repeat([]byte{byte(i), byte(i >> 8)}, 50)) {
+					t.Errorf("round %d: POST %d got 200, but the receiver got another message", round, i)
+				}
+			case http.StatusConflict, http.StatusGone:
+			default:
+				t.Errorf("round %d: POST %d: status %d", round, i, st)
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("round %d: %d POSTs delivered, want exactly 1", round, ok)
+		}
+	}
+}
