@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/netip"
@@ -11,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/time/rate"
 
 	"github.com/scanin/scanin/protocol"
@@ -30,6 +32,7 @@ type limiter interface {
 // Both limiters are limiters.
 var (
 	_ limiter = (*memLimiter)(nil)
+	_ limiter = (*redisLimiter)(nil)
 )
 
 // rateLimiter is one of the relay's two rate limits (new sessions, sender
@@ -54,6 +57,30 @@ func newRateLimiter(perMinute int) *rateLimiter {
 // allow takes a token for the client at ip: see limiter.
 func (l *rateLimiter) allow(ctx context.Context, ip string) (ok bool, retryAfter time.Duration, err error) {
 	return l.lim.Allow(ctx, rules.ClientKey(ip))
+}
+
+// redisRateLimitPrefix begins the keys of the rate limits in Redis:
+// scanin:rl:listen:CLIENT and scanin:rl:sender:CLIENT, where CLIENT is the
+// client's rules.ClientKey.
+const redisRateLimitPrefix = "scanin:rl:"
+
+// newRateLimits makes the relay's two rate limits, new sessions and sender
+// requests, as limits says: in Redis when c is not nil, so that they hold
+// across the relay's nodes, else in this process's memory.
+func newRateLimits(c *redis.Client, limits Limits) (listen, sender *rateLimiter) {
+	if c == nil {
+		return newRateLimiter(limits.NewSessionsPerMinute), newRateLimiter(limits.SenderRequestsPerMinute)
+	}
+	return newRedisRateLimiter(c, redisRateLimitPrefix, "listen", limits.NewSessionsPerMinute),
+		newRedisRateLimiter(c, redisRateLimitPrefix, "sender", limits.SenderRequestsPerMinute)
+}
+
+// newRedisRateLimiter is a limit of perMinute requests a minute per client,
+// kept in Redis so that it holds across every relay node that shares it.
+// name tells the limit apart from the relay's other limit in its keys
+// (prefix+name+":"+client) and logs.
+func newRedisRateLimiter(c redis.Scripter, prefix, name string, perMinute int) *rateLimiter {
+	return &rateLimiter{name: name, lim: newRedisLimiter(c, prefix+name+":", perMinute)}
 }
 
 // sweep forgets the clients of an in-memory limit whose bucket is full
@@ -181,6 +208,58 @@ func (rl *Relay) trusted(a netip.Addr) bool {
 		}
 	}
 	return false
+}
+
+// gcraScript is the token bucket as Redis runs it, atomically, for one
+// client: GCRA (the generic cell rate algorithm), which is a token bucket
+// kept as one number, the time at which the bucket will be full again
+// ("tat", microseconds of Redis's clock). With the bucket's burst B and one
+// token every I microseconds, the bucket holds B - (tat - now)/I tokens; a
+// request is let in when that is at least 1, that is when tat - now <=
+// (B-1)*I, and it moves tat on by I. The key expires when the bucket is
+// full, so an idle client costs nothing, as the in-memory sweep does.
+//
+// The time is Redis's (TIME), so that nodes whose clocks differ share one
+// bucket. KEYS[1] is the client's key, ARGV[1] the limit a minute. It
+// returns 0 when the request is let in, else the microseconds until it
+// would be (at least 1).
+const gcraScript = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local perMinute = tonumber(ARGV[1])
+local interval = 60000000 / perMinute
+local tat = tonumber(redis.call('GET', KEYS[1]) or now) or now
+if tat < now then tat = now end
+local over = tat - now - (perMinute - 1) * interval
+if over > 0 then return math.max(1, math.ceil(over)) end
+tat = tat + interval
+redis.call('SET', KEYS[1], string.format('%.0f', tat), 'PX', string.format('%.0f', math.ceil((tat - now) / 1000)))
+return 0
+`
+
+// redisLimiter is a token bucket per client key in Redis (gcraScript).
+type redisLimiter struct {
+	client    redis.Scripter
+	prefix    string
+	perMinute int
+	script    *redis.Script
+}
+
+func newRedisLimiter(c redis.Scripter, prefix string, perMinute int) *redisLimiter {
+	return &redisLimiter{client: c, prefix: prefix, perMinute: perMinute, script: redis.NewScript(gcraScript)}
+}
+
+// Allow takes a token for key in Redis. It fails when Redis cannot be
+// reached or does not answer.
+func (l *redisLimiter) Allow(ctx context.Context, key string) (bool, time.Duration, error) {
+	wait, err := l.script.Run(ctx, l.client, []string{l.prefix + key}, l.perMinute).Int64()
+	if err != nil {
+		return false, 0, fmt.Errorf("failed to take a rate-limit token in Redis: %w", err)
+	}
+	if wait > 0 {
+		return false, time.Duration(wait) * time.Microsecond, nil
+	}
+	return true, 0, nil
 }
 
 // limiterFailed logs that limit cannot be checked (Redis unreachable):

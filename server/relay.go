@@ -98,14 +98,15 @@ func New(cfg Config, logger *slog.Logger) (*Relay, error) {
 			return nil, fmt.Errorf("failed to configure relay: redis: %w", err)
 		}
 		rl.store = newRedisStore(rl.redis, rl.att, hooks, rl.limits, logger)
+		logger.Info("sessions in redis", "redis", redactRedisURL(cfg.Redis), "node", rl.att.node)
 	}
 	if cfg.PublicURL != "" {
 		rl.publicURL, _ = checkPublicURL(cfg.PublicURL)
 	}
 	rl.apps = rules.NewApps(cfg.Apps, rl.limits.DefaultTTL)
 	if !cfg.NoRateLimit {
-		rl.listenRL = newRateLimiter(rl.limits.NewSessionsPerMinute)
-		rl.senderRL = newRateLimiter(rl.limits.SenderRequestsPerMinute)
+		// In Redis when the sessions are: the limits hold across nodes.
+		rl.listenRL, rl.senderRL = newRateLimits(rl.redis, rl.limits)
 	}
 	var err error
 	if rl.assets, err = loadAssets(); err != nil {
