@@ -163,6 +163,7 @@ run_tests() {
 	need_pkg chromium chromium "$chromium_bin"
 	need_pkg gcc gcc # go test -race needs cgo
 	need_pkg redis-server redis-server # the Redis backend's tests start their own
+	need_pkg certutil libnss3-tools # TestDemoLAN trusts the demo's CA in an NSS database
 	build
 	static_checks
 	# The edge relay's tests (server/edge) skip without its pinned npm

@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,11 +21,13 @@ import (
 
 // `scanin demo --lan` as a person with a phone meets it: the relay and the
 // shop over HTTPS on this machine's LAN address, with the certificate of
-// the demo's own CA. The browser trusts that certificate as a phone does
-// once its owner accepted it (Chromium headless cannot import a CA, so it
-// is told to accept this one leaf by its public key:
-// --ignore-certificate-errors-spki-list), and the test checks in Go that
-// the leaf chains to the CA file the demo printed, for the LAN address.
+// the demo's own CA. The browser trusts that CA as a phone does once its
+// owner installed it: Chromium on Linux reads its trust anchors from the
+// NSS database in $HOME/.pki/nssdb, so the test's Chromium runs with a HOME
+// of its own whose database holds the demo's ca.pem (certutil, Debian's
+// libnss3-tools), and nothing else is relaxed. The CA is name-constrained
+// to private and loopback addresses, which the address served must meet. A
+// Chromium without the CA must refuse the same page.
 func TestDemoLAN(t *testing.T) {
 	config := t.TempDir()
 	t.Setenv("XDG_CONFIG_HOME", config) // the demo's child process inherits it
@@ -54,18 +57,17 @@ func TestDemoLAN(t *testing.T) {
 	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, DNSName: ip.String()}); err != nil {
 		t.Fatalf("the demo's certificate does not verify for %s against its CA: %v", ip, err)
 	}
-	cert := &devcert.Cert{Leaf: leaf}
 
-	// A browser that trusts that certificate, and only it.
-	actx, acancel := chromedp.NewExecAllocator(context.Background(),
-		append(browserFlags(filepath.Join(t.TempDir(), "chromium"), true),
-			chromedp.Flag("ignore-certificate-errors-spki-list", cert.SPKIHash()))...)
-	t.Cleanup(acancel)
-	bctx, bcancel := chromedp.NewContext(actx)
-	t.Cleanup(bcancel)
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("failed to start Chromium: %v", err)
+	// A browser without the CA refuses the demo's certificate.
+	untrusting := startChromiumHome(t, nssHome(t, ""))
+	ctx, cancel := chromedp.NewContext(untrusting)
+	t.Cleanup(cancel)
+	if _, err := chromedp.Run(ctx, chromedp.Navigate(d.shop+"/")); err == nil || !strings.Contains(err.Error(), "ERR_CERT_") {
+		t.Fatalf("a Chromium without the demo's CA opened %s: %v, want a certificate error", d.shop, err)
 	}
+
+	// A browser that trusts the CA, as an installed root.
+	bctx := startChromiumHome(t, nssHome(t, filepath.Join(dir, "ca.pem")))
 	newTab := func() context.Context {
 		ctx, cancel := chromedp.NewContext(bctx, chromedp.WithNewBrowserContext())
 		t.Cleanup(cancel)
@@ -124,4 +126,47 @@ func readPEMCert(t *testing.T, name string) *x509.Certificate {
 		t.Fatalf("%s: %v", name, err)
 	}
 	return c
+}
+
+// nssHome makes a home directory for a Chromium process whose NSS database
+// ($HOME/.pki/nssdb, which Chromium on Linux reads its trust anchors from)
+// trusts the CA in the PEM file ca to issue server certificates, or trusts
+// nothing more than Chromium's own roots when ca is "".
+func nssHome(t *testing.T, ca string) string {
+	t.Helper()
+	certutil, err := exec.LookPath("certutil")
+	if err != nil {
+		t.Fatalf("certutil is not installed (install it with: sudo apt-get install -y libnss3-tools; ./build.sh test does this when run as root): %v", err)
+	}
+	home := t.TempDir()
+	db := filepath.Join(home, ".pki", "nssdb")
+	if err := os.MkdirAll(db, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command(certutil, append([]string{"-d", "sql:" + db}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("certutil %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	run("-N", "--empty-password")
+	if ca != "" {
+		run("-A", "-t", "C,,", "-n", "scanin-demo", "-i", ca)
+	}
+	return home
+}
+
+// startChromiumHome starts a Chromium of the test's own (site isolation
+// on, as users run it) whose HOME is home, and returns its context.
+func startChromiumHome(t *testing.T, home string) context.Context {
+	t.Helper()
+	actx, acancel := chromedp.NewExecAllocator(context.Background(),
+		append(browserFlags(filepath.Join(t.TempDir(), "chromium"), true), chromedp.Env("HOME="+home))...)
+	t.Cleanup(acancel)
+	bctx, bcancel := chromedp.NewContext(actx)
+	t.Cleanup(bcancel)
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("failed to start Chromium: %v", err)
+	}
+	return bctx
 }
