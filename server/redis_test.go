@@ -2,14 +2,21 @@ package server
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/scanin/scanin/internal/redistest"
 	"github.com/scanin/scanin/protocol"
@@ -189,4 +196,127 @@ func TestRedisRaceAcrossNodes(t *testing.T) {
 			t.Fatalf("round %d: %d POSTs delivered, want exactly 1", round, ok)
 		}
 	}
+}
+
+// wantKeysExpire checks that every key in Redis has a time to live: nothing
+// the relay writes outlives its session.
+func wantKeysExpire(t *testing.T, srv *redistest.Server) {
+	t.Helper()
+	keys, err := srv.Do(t.Context(), "KEYS", "*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range strings.Fields(keys) {
+		ttl, err := srv.Do(t.Context(), "PTTL", k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := strconv.Atoi(ttl); n <= 0 {
+			t.Errorf("key %s has PTTL %s, want one that expires", k, ttl)
+		}
+	}
+}
+
+// TestRedisLiveCapAcrossNodes: the live-session cap counts every node's
+// sessions, and an ended session frees its place.
+func TestRedisLiveCapAcrossNodes(t *testing.T) {
+	srv := redistest.Start(t)
+	nodes := redisNodes(t, srv, 2, Config{NoRateLimit: true, Limits: Limits{MaxLiveSessions: 3}})
+	first := protocol.NewSessionID()
+	nodes[0].listen(t, first, "app=demo")
+	nodes[1].listen(t, protocol.NewSessionID(), "app=demo")
+	nodes[0].listen(t, protocol.NewSessionID(), "app=demo")
+	for i, n := range nodes {
+		st, b := n.listenStatus(t, protocol.NewSessionID(), "app=demo", nil)
+		wantCode(t, fmt.Sprintf("a 4th listen on node %d", i), st, b, protocol.CodeUnavailable)
+	}
+	if st, _, b := nodes[1].do(t, "POST", protocol.DenyPath(first), nil, nil); st != 200 {
+		t.Fatalf("deny: %d %s", st, b)
+	}
+	nodes[1].listen(t, protocol.NewSessionID(), "app=demo")
+	if n := nodes[0].rl.liveSessions(); n != 3 {
+		t.Errorf("live sessions %d, want 3", n)
+	}
+	wantKeysExpire(t, srv)
+}
+
+// TestRedisRestart: while Redis is away the relays answer 503 unavailable,
+// /healthz says why and the log says it once; when it is back they work
+// again by themselves, across nodes, with no goroutine left behind, and a
+// receiver that was waiting is asked to resume (its notes may be lost).
+func TestRedisRestart(t *testing.T) {
+	srv := redistest.StartWith(t, redistest.Options{Persist: true})
+	nodes := redisNodes(t, srv, 2, Config{NoRateLimit: true})
+	a, b := nodes[0], nodes[1]
+	handoff := func(what string) {
+		t.Helper()
+		sid := protocol.NewSessionID()
+		conn, _ := a.listen(t, sid, "app=demo")
+		msg := bytes.Repeat([]byte{9}, 64)
+		done := make(chan int, 1)
+		go func() {
+			st, _, _ := b.do(t, "POST", protocol.SessionPath(sid), msg, nil)
+			done <- st
+		}()
+		if f := readFrame(t, conn); f.Type != protocol.FrameSealed {
+			t.Fatalf("%s: receiver got %s", what, f.Type)
+		}
+		sendFrame(t, conn, protocol.Frame{Type: protocol.FrameAck})
+		if st := <-done; st != http.StatusOK {
+			t.Fatalf("%s: POST %d, want 200", what, st)
+		}
+	}
+	handoff("before")
+	waiting := protocol.NewSessionID()
+	conn, ready := a.listen(t, waiting, "app=demo")
+	baseline := runtime.NumGoroutine()
+
+	for round := range 2 {
+		srv.Stop()
+		for _, n := range nodes {
+			st, _, body := n.do(t, "GET", "/healthz", nil, nil)
+			wantCode(t, "healthz while Redis is away", st, body, protocol.CodeUnavailable)
+			if !strings.Contains(string(body), "redis unreachable") {
+				t.Errorf("healthz while Redis is away: %s, want it to say redis unreachable", body)
+			}
+			st, _, body = n.do(t, "GET", protocol.SessionPath(waiting), nil, nil)
+			wantCode(t, "GET while Redis is away", st, body, protocol.CodeUnavailable)
+			st, body = n.listenStatus(t, protocol.NewSessionID(), "app=demo", nil)
+			wantCode(t, "listen while Redis is away", st, body, protocol.CodeUnavailable)
+		}
+		srv.Start()
+		for _, n := range nodes {
+			waitFor(t, "healthz back to 200", 10*time.Second, func() bool {
+				st, _, _ := n.do(t, "GET", "/healthz", nil, nil)
+				return st == 200
+			})
+		}
+		if round == 0 {
+			// The waiting receiver is asked to resume, and can.
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			_, _, err := conn.Read(ctx)
+			cancel()
+			if code := websocket.CloseStatus(err); code != websocket.StatusGoingAway {
+				t.Errorf("waiting receiver: %v, want closed with 1001", err)
+			}
+			b.listen(t, waiting, "app=demo&resume="+ready.Resume)
+		}
+		waitFor(t, "the nodes to read their notes again", 10*time.Second, func() bool {
+			st, _ := b.listenStatus(t, protocol.NewSessionID(), "app=demo", nil)
+			return st == 101
+		})
+		handoff(fmt.Sprintf("after restart %d", round+1))
+	}
+	for _, n := range nodes {
+		logs := n.logs.String()
+		if c := strings.Count(logs, "redis unreachable"); c != 2 {
+			t.Errorf("%d log lines say redis unreachable, want 2 (one per outage):\n%s", c, logs)
+		}
+		if c := strings.Count(logs, "redis reachable again"); c != 2 {
+			t.Errorf("%d log lines say redis reachable again, want 2", c)
+		}
+	}
+	waitFor(t, "goroutines back to the baseline", 10*time.Second, func() bool {
+		return runtime.NumGoroutine() <= baseline+4 // the resumed receiver
+	})
 }

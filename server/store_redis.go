@@ -55,7 +55,14 @@ type redisStore struct {
 	bg       sync.WaitGroup // the notes' reader and detaches
 	down     atomic.Bool    // the last operation failed: logged once per outage
 	resynced atomic.Int64   // times the notes' reader subscribed again
+	// subscribed is set while this node reads its notes. Until then an
+	// event with a note for a receiver here fails: the note would be lost.
+	subscribed atomic.Bool
 }
+
+// errNotSubscribed is the error of an event whose note for a receiver on
+// this node could not reach it.
+var errNotSubscribed = errors.New("redis: this node is not subscribed to its notes (yet)")
 
 var _ sessionStore = (*redisStore)(nil)
 
@@ -160,8 +167,19 @@ func openRedis(rawURL string) (*redis.Client, error) {
 	if !q.Has("max_retries") {
 		opt.MaxRetries = -1
 	}
+	opt.DialerRetries = 1 // a refused connection is an outage now, not in half a second
+	quietRedis.Do(func() { redis.SetLogger(discardRedisLog{}) })
 	return redis.NewClient(opt), nil
 }
+
+// quietRedis turns go-redis's own log off, once per process: it writes
+// plain lines to standard error, beside the relay's JSON logs, for every
+// failed dial of an outage that the relay logs once (redisStore.failed).
+var quietRedis sync.Once
+
+type discardRedisLog struct{}
+
+func (discardRedisLog) Printf(context.Context, string, ...any) {}
 
 // newRedisStore starts reading this node's notes; it does not wait for
 // Redis, which may come later (the relay answers unavailable meanwhile).
@@ -199,6 +217,9 @@ func (st *redisStore) create(ctx context.Context, s *session.Session, ev event) 
 	b, _ := s.MarshalBinary()
 	now := time.Now().UnixMilli()
 	n := noteOf(s.ID, session.Sum{}, &o)
+	if err := st.canCarry(&n); err != nil {
+		return err
+	}
 	args := []any{b, st.keyExpiry(s), s.ExpiresAt.UnixMilli(), now, st.maxLive, s.ID}
 	args = st.appendMessages(args, &n)
 	res, err := redisCreate.Run(ctx, st.c, []string{sessionKey(s.ID), redisLiveKey}, args...).Int64Slice()
@@ -240,6 +261,9 @@ func (st *redisStore) update(ctx context.Context, sid string, ev event) (session
 		n := noteOf(sid, held, &o)
 		var res []int64
 		if string(b) != string(old) || n.forReceiver() || n.replaced != "" || n.settle != nil {
+			if err := st.canCarry(&n); err != nil {
+				return session.Outcome{}, err
+			}
 			ended := "0"
 			if o.Ended {
 				ended = "1"
@@ -259,6 +283,15 @@ func (st *redisStore) update(ctx context.Context, sid string, ev event) (session
 		return o, nil
 	}
 	return session.Outcome{}, fmt.Errorf("session changed %d times while an event ran on it", redisMaxTries)
+}
+
+// canCarry fails when n is for a receiver on this node and this node does
+// not read its notes right now.
+func (st *redisStore) canCarry(n *note) error {
+	if n.forReceiver() && !st.subscribed.Load() && listenerChannel(n.listener) == st.channel {
+		return errNotSubscribed
+	}
+	return nil
 }
 
 // delivered acts on how many nodes read a note: a listener whose node
@@ -436,6 +469,7 @@ func (st *redisStore) readNotes() {
 				_ = st.ps.Ping(st.ctx) // the answer, or the error, comes next
 				continue
 			}
+			st.subscribed.Store(false)
 			_ = st.failed(err)
 			select {
 			case <-st.ctx.Done():
@@ -462,6 +496,7 @@ func (st *redisStore) readNotes() {
 				st.resync()
 			}
 			subscribed = true
+			st.subscribed.Store(true)
 		}
 	}
 }
@@ -516,6 +551,9 @@ func (st *redisStore) health(ctx context.Context) error {
 		return fmt.Errorf("redis unreachable: %w", st.failed(err))
 	}
 	st.works()
+	if !st.subscribed.Load() {
+		return errNotSubscribed
+	}
 	return nil
 }
 

@@ -37,6 +37,7 @@ type relayFlags struct {
 	acmeCache, acmeEmail        string
 	acmeHTTPAddr, acmeCARoots   string
 	metricsAddr                 string
+	redis                       string
 }
 
 // runRelay runs the relay until ctx is cancelled (SIGINT or SIGTERM), then
@@ -62,6 +63,7 @@ func runRelay(ctx context.Context, args []string, io stdio) int {
 	fs.StringVar(&f.acmeEmail, "acme-email", "", "contact `address` the ACME CA may write to about the certificate")
 	fs.StringVar(&f.acmeHTTPAddr, "acme-http-addr", ":80", "`host:port` answering the CA's HTTP-01 challenges (and redirecting the rest to https); empty: TLS-ALPN-01 on --addr only")
 	fs.StringVar(&f.metricsAddr, "metrics-addr", "", "serve /metrics on this `host:port` of its own instead of on --addr, so it need not be public")
+	fs.StringVar(&f.redis, "redis", "", "keep sessions and rate limits in the Redis server at this `URL` (redis://host:port/db, rediss:// for TLS),\nso that every relay given it acts as one relay behind a load balancer (overrides the config file's \"redis\")")
 	fs.StringVar(&f.acmeCARoots, "acme-ca-roots", "", "PEM `file` of the root certificates to trust for the ACME CA's own HTTPS (a private ACME server; default: the system's)")
 	if exit, done := parseFlags(fs, args, io, "Usage: scanin relay [flags]\n\nRuns the relay: the Relay API of docs/protocol.md, the widget files, /link,\n/healthz and /metrics. Phones need it on HTTPS: --tls-cert and --tls-key,\n--acme-domain, or a TLS reverse proxy and --public-url (docs/deploy.md).", ""); done {
 		return exit
@@ -100,6 +102,9 @@ func runRelay(ctx context.Context, args []string, io stdio) int {
 		}
 	}
 	cfg.NoRateLimit = f.noRateLimit
+	if f.redis != "" {
+		cfg.Redis = f.redis
+	}
 	cfg.SeparateMetrics = f.metricsAddr != ""
 
 	// Where phones reach the relay: checked before anything listens.
