@@ -34,7 +34,7 @@ import (
 
 func main() {
 	var o options
-	flag.IntVar(&o.runs, "runs", 3, "runs of every configuration; the table shows medians and the spread")
+	flag.IntVar(&o.runs, "runs", 3, "runs of every configuration; the table shows medians and the spread (0: the sizing only, printed, not written)")
 	flag.IntVar(&o.loadN, "handoffs", 3000, "handoffs of the throughput phase")
 	flag.IntVar(&o.loadC, "concurrency", 64, "concurrent handoffs of the throughput phase")
 	flag.IntVar(&o.latN, "latency-handoffs", 1000, "handoffs of the latency phase")
@@ -75,8 +75,11 @@ type figures struct {
 }
 
 func run(o options) error {
-	if o.runs < 1 || o.loadN < 1 || o.loadC < 1 || o.latN < 1 || o.latC < 1 || o.warmN < 0 {
-		return errors.New("-runs, -handoffs, -concurrency, -latency-handoffs and -latency-concurrency must be at least 1, -warmup at least 0")
+	if o.runs < 0 || o.loadN < 1 || o.loadC < 1 || o.latN < 1 || o.latC < 1 || o.warmN < 0 || o.sizing < 0 {
+		return errors.New("-handoffs, -concurrency, -latency-handoffs and -latency-concurrency must be at least 1, -runs, -warmup and -sizing at least 0")
+	}
+	if o.runs == 0 && o.sizing == 0 {
+		return errors.New("-runs 0 measures only the sizing, and -sizing is 0: nothing to measure")
 	}
 	var nodeCounts []int
 	for _, s := range strings.Split(o.nodes, ",") {
@@ -142,6 +145,9 @@ func run(o options) error {
 				results[i].errs = append(results[i].errs, msg)
 			}
 		}
+	}
+	if o.runs == 0 {
+		return nil // the sizing is printed above
 	}
 	table := render(configs, results, o, note, sizing)
 	fmt.Print(table)
