@@ -234,15 +234,16 @@ type exchangeSite struct {
 	verifier *verify.Verifier
 	exchange http.Handler
 
-	mu     sync.Mutex
-	pages  map[string]string
-	posted []string // the assertions posted to /exchange
-	sids   []string // and the sids posted with them
+	mu         sync.Mutex
+	pages      map[string]string
+	posted     []string      // the assertions posted to /exchange
+	sids       []string      // and the sids posted with them
+	slowCalled chan struct{} // a request reached /slow
 }
 
 func newExchangeSite(t *testing.T) *exchangeSite {
 	t.Helper()
-	s := &exchangeSite{pages: map[string]string{}}
+	s := &exchangeSite{pages: map[string]string{}, slowCalled: make(chan struct{}, 1)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /p/{id}", func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
@@ -269,8 +270,22 @@ func newExchangeSite(t *testing.T) *exchangeSite {
 	mux.HandleFunc("POST /broken", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "upstream down", http.StatusBadGateway)
 	})
+	// /slow answers only when the test ends (or the browser gives up).
+	slow := make(chan struct{})
+	mux.HandleFunc("POST /slow", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case s.slowCalled <- struct{}{}:
+		default:
+		}
+		select {
+		case <-slow:
+		case <-r.Context().Done():
+		}
+		http.Error(w, "too late", http.StatusServiceUnavailable)
+	})
 	s.srv = httptest.NewServer(mux)
 	t.Cleanup(s.srv.Close)
+	t.Cleanup(func() { close(slow) }) // before Close, which waits for handlers
 	s.origin = strings.Replace(s.srv.URL, "127.0.0.1", "localhost", 1)
 	v, err := verify.New(verify.Config{Origin: s.origin, App: "shop"})
 	if err != nil {
@@ -463,6 +478,25 @@ func TestEmbedExchange(t *testing.T) {
 		}
 	})
 
+	// destroy() while the backend has not answered rejects result with
+	// "destroyed", and a late answer changes nothing.
+	t.Run("destroyed while exchanging", func(t *testing.T) {
+		ctx := tab(t, false)
+		must(t, ctx, chromedp.Navigate(s.page(exchangeMount("/slow"))))
+		link := readCode(t, ctx, "")
+		sendAssertion(t, phone, link)
+		select {
+		case <-s.slowCalled:
+		case <-time.After(10 * time.Second):
+			t.Fatal("embed.js posted nothing to /slow")
+		}
+		must(t, ctx, chromedp.Evaluate[chromedp.Void](`window.__w.destroy()`))
+		got := awaitString(t, ctx, `window.__outcome.then((o) => JSON.stringify(o))`)
+		if !strings.Contains(got, `"code":"destroyed"`) {
+			t.Errorf("result after destroy: %s, want the code destroyed", got)
+		}
+	})
+
 	refused := func(t *testing.T, url, device string, wantError string, wantStatus int, wantMessage string) {
 		t.Helper()
 		ctx := tab(t, false)
@@ -510,9 +544,12 @@ func TestEmbedExchange(t *testing.T) {
 	})
 }
 
-// awaitString evaluates a promise of a string in the page.
+// awaitString evaluates a promise of a string in the page; it fails the
+// test if the promise has not settled within 15 s.
 func awaitString(t *testing.T, ctx context.Context, expr string) string {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatalf("evaluating %s: %v", expr, err)

@@ -408,6 +408,7 @@
     result.catch(() => {}); // a page need not await a failure it also sees as a state
     let done = false; // the result is settled (or, in exchange mode, on its way)
     let destroyed = false;
+    let exchanging = false; // an assertion is on its way to the backend
     let checked = false; // the app and the origin passed
     let iframe = null;
     let timer = 0;
@@ -457,8 +458,9 @@
         destroyed = true;
         teardown();
         if (el) for (const b of el.querySelectorAll(":scope > .scanin-error")) b.remove();
-        if (!done) {
+        if (!done || exchanging) {
           done = true;
+          exchanging = false;
           settle.reject(failure("destroyed", "the widget was destroyed before a result"));
         }
       },
@@ -654,8 +656,10 @@
     // stored, nor handed to the page's callbacks.
     const exchange = (r) => {
       const url = c.exchange;
+      exchanging = true;
       const refused = (error, status, message) => {
         if (destroyed) return;
+        exchanging = false;
         teardown();
         const text = message || `the sign-in was refused (${error || status})`;
         console.error("scanin: exchange_failed: " + (error ? error + ": " : "") + text);
@@ -686,7 +690,7 @@
           const ok = body && typeof body === "object";
           const error = ok && typeof body.error === "string" ? body.error : "";
           const message = ok && typeof body.message === "string" && body.message ? body.message
-            : what + ', not {"error", "message"}';
+            : error ? `${url} refused the sign-in: ${error}` : what + ', not {"error", "message"}';
           refused(error, res.status, message);
           return;
         }
@@ -695,6 +699,7 @@
           return;
         }
         if (destroyed) return;
+        exchanging = false;
         state("success", { kind: r.kind, device: r.device });
         call(opts.onResult, body);
         el.dispatchEvent(new CustomEvent("scanin:result", { bubbles: true, detail: body }));
