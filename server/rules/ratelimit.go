@@ -8,9 +8,10 @@ import (
 // Bucket is one client's token bucket for a per-client rate limit
 // (docs/protocol.md 9) of perMinute requests a minute: it holds at most
 // perMinute tokens, refills continuously at perMinute a minute, and each
-// request takes one. It is plain data, so a relay can keep buckets in a map
-// (the self-hosted relay) or store each one's bytes (an edge relay, a
-// Durable Object per client); the time is passed in.
+// request takes one. It is plain data, so an edge relay can store each
+// one's bytes (a Durable Object per client); the time is passed in. (The
+// self-hosted relay keeps the same buckets with golang.org/x/time/rate in
+// memory, or in Redis across nodes: server/ratelimit.go.)
 type Bucket struct {
 	// Tokens is what the bucket held at Last.
 	Tokens float64
