@@ -175,8 +175,10 @@ func (a *attachments) settle(sid string, sum session.Sum, rep session.Reply) {
 // carry carries out a note on this node, in the outcome's order: the
 // replaced receiver's close, the frames and close of the listener, the
 // answer to the waiting senders. A receiver that is not here (it is gone,
-// or on another node) is skipped.
-func (a *attachments) carry(n *note) {
+// or on another node) is skipped. With queued, the listener's frames are
+// queued on its own goroutine (receiver.post) rather than written before
+// carry returns; either way they are written in the order of the calls.
+func (a *attachments) carry(n *note, queued bool) {
 	if n.replaced != "" {
 		if r := a.receiver(n.replaced); r != nil {
 			r.close(n.replace.Code, n.replace.Reason)
@@ -184,7 +186,11 @@ func (a *attachments) carry(n *note) {
 	}
 	if n.forReceiver() {
 		if r := a.receiver(n.listener); r != nil {
-			a.toReceiver(r, n)
+			if queued {
+				r.post(func() { a.toReceiver(r, n) })
+			} else {
+				a.toReceiver(r, n)
+			}
 		}
 	}
 	if n.settle != nil {

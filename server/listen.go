@@ -47,6 +47,42 @@ type receiver struct {
 	// wmu keeps frames whole: events and pongs write from different
 	// goroutines.
 	wmu sync.Mutex
+	// queue holds writes posted to the receiver (post) and not made yet;
+	// draining is set while a goroutine makes them. Under qmu.
+	qmu      sync.Mutex
+	queue    []func()
+	draining bool
+}
+
+// post runs f after the writes posted before it, on a goroutine of the
+// receiver's own: a receiver that stops reading holds up only its own
+// writes (up to receiverWriteTimeout each), not the notes of every other
+// receiver on the node.
+func (c *receiver) post(f func()) {
+	c.qmu.Lock()
+	c.queue = append(c.queue, f)
+	if !c.draining {
+		c.draining = true
+		go c.drain()
+	}
+	c.qmu.Unlock()
+}
+
+func (c *receiver) drain() {
+	for {
+		c.qmu.Lock()
+		if len(c.queue) == 0 {
+			c.queue = nil
+			c.draining = false
+			c.qmu.Unlock()
+			return
+		}
+		f := c.queue[0]
+		c.queue[0] = nil
+		c.queue = c.queue[1:]
+		c.qmu.Unlock()
+		f()
+	}
 }
 
 // send writes one frame. bufs lends the scratch buffers: an idle receiver
@@ -172,7 +208,15 @@ func (c *receiver) keepAlive(interval time.Duration) {
 // refused over HTTP before the upgrade; what changes in the moment between
 // the check and the upgrade (another listener won the sid) closes the socket
 // with 4000 + status.
+//
+// The refusals are open to every origin (CORS), as the sender API's are: a
+// browser hides why a handshake failed, so the widget asks again with a
+// plain GET (policy.AfterProbe), and a widget served from another origin
+// than the relay's must be able to read that answer. A GET is never a
+// handshake, so it meets only the checks before the session's, which say
+// nothing a page could not learn from /v1/apps or its own settings.
 func (rl *Relay) serveListen(w http.ResponseWriter, r *http.Request) {
+	allowCORS(w)
 	if rl.closing.Load() {
 		rl.writeError(w, rules.ShuttingDown())
 		return

@@ -125,7 +125,7 @@ func (st *memoryStore) run(e *memEntry, ev event, created bool) session.Outcome 
 	}
 	st.hooks.committed(e.s, o, created)
 	n := noteOf(e.s.ID, held, &o)
-	st.att.carry(&n)
+	st.att.carry(&n, false)
 	e.mu.Unlock()
 	if o.Ended {
 		st.tombs.push(e)

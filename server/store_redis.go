@@ -58,7 +58,12 @@ type redisStore struct {
 	// subscribed is set while this node reads its notes. Until then an
 	// event with a note for a receiver here fails: the note would be lost.
 	subscribed atomic.Bool
+	ready      chan struct{} // closed once the node first reads its notes
 }
+
+// redisStartWait bounds how long a new node waits to read its notes before
+// it serves (answering 503 until it does).
+const redisStartWait = 3 * time.Second
 
 // errNotSubscribed is the error of an event whose note for a receiver on
 // this node could not reach it.
@@ -192,11 +197,17 @@ func newRedisStore(c *redis.Client, att *attachments, hooks storeHooks, l Limits
 		maxLive: int64(l.MaxLiveSessions),
 		tomb:    l.TombstoneTTL,
 		channel: redisNodePrefix + att.node,
+		ready:   make(chan struct{}),
 	}
 	st.ctx, st.cancel = context.WithCancel(context.Background())
 	st.ps = c.Subscribe(st.ctx, st.channel, redisSettleChannel)
 	st.bg.Add(1)
 	go st.readNotes()
+	select {
+	case <-st.ready:
+	case <-time.After(redisStartWait):
+		log.Warn("redis: not reading this node's notes yet; listens get 503 until it does", "node", att.node)
+	}
 	return st
 }
 
@@ -487,13 +498,15 @@ func (st *redisStore) readNotes() {
 				st.log.Error("a note from Redis cannot be read; it is dropped", "channel", m.Channel)
 				continue
 			}
-			st.att.carry(&n)
+			st.att.carry(&n, true)
 		case *redis.Subscription:
 			if m.Kind != "subscribe" || m.Channel != st.channel {
 				continue
 			}
 			if subscribed {
 				st.resync()
+			} else {
+				close(st.ready)
 			}
 			subscribed = true
 			st.subscribed.Store(true)
