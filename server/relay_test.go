@@ -606,6 +606,8 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{`{"limits":{"ping_interval":60}}`, "limits.ping_interval"},
 		{`{"limits":{"tombstone_ttl":60}}`, "limits.tombstone_ttl"},
 		{`{"limits":{"max_live_sessions":-1}}`, "limits.max_live_sessions"},
+		{`{"limits":{"max_tombstones":-1}}`, "limits.max_tombstones"},
+		{`{"apps":[{"id":"s","name":"S","origins":["https://a.example"]}],"redis":"memcached://user:secret@h:1"}`, `redis: "memcached://user:xxxxx@h:1" is not a Redis URL`},
 		{`{"apps":[{"id":"s","name":"S","origins":["https://a.example"],"logo":"http://a.example/l.png"}]}`, "apps[0].logo"},
 		{`{"apps":[{"id":"s","name":"S","origins":["https://a.example"],"logo":"//a.example/l.png"}]}`, "apps[0].logo"},
 		{`{"apps":[{"id":"s","name":"S","origins":["https://a.example"],"ios_app_store_url":"apps.apple.com/x"}]}`, "apps[0].ios_app_store_url"},
@@ -636,6 +638,11 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 	}
 	if _, err := New(Config{PublicURL: "ftp://x"}, nil); err == nil {
 		t.Error("a bad public URL was accepted")
+	}
+	cfg, err := ParseConfig("test.json", []byte(`{"apps":[{"id":"s","name":"S","origins":["https://a.example"]}],
+		"redis":"redis://10.0.0.5:6379/2","limits":{"max_tombstones":7}}`))
+	if err != nil || cfg.Redis != "redis://10.0.0.5:6379/2" || cfg.Limits.MaxTombstones != 7 {
+		t.Errorf("redis and max_tombstones: %+v, %v", cfg, err)
 	}
 }
 
