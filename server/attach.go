@@ -187,7 +187,8 @@ func (a *attachments) carry(n *note, queued bool) {
 	if n.forReceiver() {
 		if r := a.receiver(n.listener); r != nil {
 			if queued {
-				r.post(func() { a.toReceiver(r, n) })
+				c := *n // n is the caller's, often on its stack
+				r.post(func() { a.toReceiver(r, &c) })
 			} else {
 				a.toReceiver(r, n)
 			}
