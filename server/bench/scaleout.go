@@ -6,12 +6,9 @@ package bench
 // crossing nodes (the receiver on node i, its sender on node i+1).
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -19,21 +16,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/scanin/scanin/internal/rediscmd"
 	"github.com/scanin/scanin/protocol"
 )
-
-// RedisServerBinary is the redis-server to run: the one on PATH, else
-// Debian's /usr/bin/redis-server.
-func RedisServerBinary() (string, error) {
-	if p, err := exec.LookPath("redis-server"); err == nil {
-		return p, nil
-	}
-	const debian = "/usr/bin/redis-server"
-	if _, err := os.Stat(debian); err == nil {
-		return debian, nil
-	}
-	return "", errors.New("redis-server is not installed: apt-get install redis-server")
-}
 
 // StartRedis runs redis-server on a free loopback port with its files in
 // dir and nothing written to disk (no RDB snapshots, no append-only file),
@@ -80,66 +65,11 @@ func StartRedis(ctx context.Context, bin, dir string) (*Proc, error) {
 // RedisDo sends one command to the Redis server at addr on a new
 // connection and returns its reply as text: a simple string, an integer,
 // a bulk string (nil as ""), or an array's elements joined by newlines. An
-// error reply is an error.
+// error reply is an error. It gives up after 5 s.
 func RedisDo(ctx context.Context, addr string, args ...string) (string, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return "", err
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-	var b strings.Builder
-	fmt.Fprintf(&b, "*%d\r\n", len(args))
-	for _, a := range args {
-		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
-	}
-	if _, err := io.WriteString(conn, b.String()); err != nil {
-		return "", err
-	}
-	return readRedisReply(bufio.NewReader(conn))
-}
-
-func readRedisReply(r *bufio.Reader) (string, error) {
-	line, err := r.ReadString('\n')
-	if err != nil {
-		return "", err
-	}
-	line = strings.TrimSuffix(line, "\r\n")
-	if line == "" {
-		return "", errors.New("redis: empty reply")
-	}
-	switch body := line[1:]; line[0] {
-	case '+', ':':
-		return body, nil
-	case '-':
-		return "", fmt.Errorf("redis: %s", body)
-	case '$':
-		n, err := strconv.Atoi(body)
-		if err != nil || n < 0 {
-			return "", err
-		}
-		buf := make([]byte, n+2)
-		if _, err := io.ReadFull(r, buf); err != nil {
-			return "", err
-		}
-		return string(buf[:n]), nil
-	case '*':
-		n, err := strconv.Atoi(body)
-		if err != nil {
-			return "", fmt.Errorf("redis: bad array length %q", body)
-		}
-		parts := make([]string, 0, max(n, 0))
-		for range n {
-			p, err := readRedisReply(r)
-			if err != nil {
-				return "", err
-			}
-			parts = append(parts, p)
-		}
-		return strings.Join(parts, "\n"), nil
-	}
-	return "", fmt.Errorf("redis: unexpected reply %q", line)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return rediscmd.Do(ctx, addr, args...)
 }
 
 // redisInt is an integer reply, or a field of INFO's "name:value" lines.

@@ -6,12 +6,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scanin/scanin/internal/rediscmd"
 )
 
 // TestStartRedis starts the benchmark's redis-server, talks to it, reads
 // its CPU time and stops it.
 func TestStartRedis(t *testing.T) {
-	bin, err := RedisServerBinary()
+	bin, err := rediscmd.ServerBinary()
 	if err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatal(err)
@@ -42,7 +44,7 @@ func TestStartRedis(t *testing.T) {
 	if n, err := redisInt(ctx, p.Addr, "used_memory", "INFO", "memory"); err != nil || n <= 0 {
 		t.Fatalf("used_memory: %d %v", n, err)
 	}
-	if _, err := RedisDo(ctx, p.Addr, "NOSUCHCOMMAND"); err == nil || !strings.Contains(err.Error(), "redis:") {
+	if _, err := RedisDo(ctx, p.Addr, "NOSUCHCOMMAND"); err == nil || !strings.Contains(err.Error(), "redis error") {
 		t.Errorf("an unknown command: %v, want a redis error", err)
 	}
 	c := &Cluster{Redis: p}

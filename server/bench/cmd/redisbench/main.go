@@ -29,6 +29,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/scanin/scanin/internal/rediscmd"
 	"github.com/scanin/scanin/server/bench"
 )
 
@@ -112,7 +113,7 @@ func run(o options) error {
 	case !bench.RelayHasRedis(bin):
 		note = "This scanin has no `relay --redis`: in memory only."
 	case redisBin == "":
-		if redisBin, err = bench.RedisServerBinary(); err != nil {
+		if redisBin, err = rediscmd.ServerBinary(); err != nil {
 			return err
 		}
 	}
