@@ -123,10 +123,12 @@ type socket struct {
 	funcs []js.Func
 }
 
-// dialSocket opens a WebSocket to url. Everything it learns arrives in
-// the inbox as socketOpened, socketMessage and socketClosed.
+// dialSocket opens a WebSocket to url with widget.js's socket, whose close
+// event comes with the probe of a socket that never opened. Everything it
+// learns arrives in the inbox as socketOpened, socketMessage and
+// socketClosed.
 func dialSocket(url string, conn int, in *inbox) (*socket, error) {
-	ws, err := jsCall(func() js.Value { return js.Global().Get("WebSocket").New(url) })
+	ws, err := jsCall(func() js.Value { return js.Global().Get("scaninBoot").Call("socket", url) })
 	if err != nil {
 		return nil, errors.New("failed to open a WebSocket: " + err.Error())
 	}
@@ -135,7 +137,8 @@ func dialSocket(url string, conn int, in *inbox) (*socket, error) {
 
 // adoptSocket takes over a WebSocket that widget.js opened before the Go
 // program ran, with the events it queued meanwhile ({type, data, code,
-// reason}), which reach the inbox first and in order.
+// reason, status, error, message}), which reach the inbox first and in
+// order.
 func adoptSocket(ws, queued js.Value, conn int, in *inbox) *socket {
 	s := watchSocket(ws, conn, in)
 	for i := range queued.Length() {
@@ -148,10 +151,16 @@ func adoptSocket(ws, queued js.Value, conn int, in *inbox) *socket {
 				in.put(socketMessage{conn, d.String()})
 			}
 		case "close":
-			in.put(socketClosed{conn, e.Get("code").Int(), e.Get("reason").String()})
+			in.put(closed(conn, e))
 		}
 	}
 	return s
+}
+
+// closed is the socketClosed of a close event from widget.js (socket).
+func closed(conn int, e js.Value) socketClosed {
+	return socketClosed{conn, e.Get("code").Int(), e.Get("reason").String(),
+		e.Get("status").Int(), e.Get("error").String(), e.Get("message").String()}
 }
 
 // watchSocket routes a WebSocket's events to the inbox. JavaScript runs one
@@ -172,9 +181,7 @@ func watchSocket(ws js.Value, conn int, in *inbox) *socket {
 			in.put(socketMessage{conn, d.String()})
 		}
 	})
-	on("onclose", func(e js.Value) {
-		in.put(socketClosed{conn, e.Get("code").Int(), e.Get("reason").String()})
-	})
+	on("scaninClose", func(e js.Value) { in.put(closed(conn, e)) })
 	return s
 }
 
@@ -189,7 +196,7 @@ func (s *socket) send(b []byte) {
 // close closes the socket normally and detaches its callbacks, so that no
 // event of it reaches the widget any more.
 func (s *socket) close() {
-	for _, name := range [...]string{"onopen", "onmessage", "onclose"} {
+	for _, name := range [...]string{"onopen", "onmessage", "scaninClose"} {
 		s.ws.Set(name, js.Null())
 	}
 	if state := s.ws.Get("readyState").Int(); state == 0 || state == 1 { // CONNECTING, OPEN

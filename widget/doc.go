@@ -62,7 +62,12 @@
 //     callbacks only queue events (inbox.put), and promises are awaited on
 //     goroutines of their own. One goroutine, run, owns all state.
 //   - A browser hides why a WebSocket failed to open (every refusal is close
-//     code 1006), so after a failed reconnect the widget asks the relay's
+//     code 1006), so widget.js GETs the same listen URL over http(s) when a
+//     socket closes before it opened, and the relay answers with its JSON
+//     error, by the same checks as the handshake. On a refusal that asking
+//     again cannot change (policy.AfterProbe: 400, 403, 404) the widget
+//     stops and shows the relay's message, which says what to change;
+//     otherwise it retries, and after a failed reconnect asks the relay's
 //     /healthz whether the relay is down (keep retrying) or up and refusing
 //     the old session (show a new code).
 //   - A browser cannot see the relay's WebSocket pings, so the widget sends

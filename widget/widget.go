@@ -32,10 +32,17 @@ type (
 		conn int
 		data string
 	}
+	// socketClosed is a socket's close event. For a socket that never
+	// opened it also has widget.js's probe of its listen URL: the HTTP
+	// status (0 for none) and the error code and message of the relay's
+	// answer ("" for none), as policy.AfterProbe reads them.
 	socketClosed struct {
-		conn   int
-		code   int
-		reason string
+		conn    int
+		code    int
+		reason  string
+		status  int
+		error   string
+		message string
 	}
 	codeTimeout  struct{ sid string }
 	keepaliveDue struct{ conn int }
@@ -336,8 +343,7 @@ func (w *widget) start() {
 		allowed = allowed && w.app.AllowsOrigin(a)
 	}
 	if !allowed {
-		w.refuse("This sign-in code cannot be used on " + w.parent + ".")
-		w.post("scanin:error", map[string]any{"code": string(protocol.CodeOriginDenied), "message": w.message})
+		w.stop(string(protocol.CodeOriginDenied), "This sign-in code cannot be used on "+w.parent+".")
 		return
 	}
 	w.showSince = time.Now()
@@ -602,12 +608,18 @@ func (w *widget) socketClosed(ev socketClosed) {
 				msg = "The sign-in service refused this code's settings."
 			}
 		}
-		w.dropCode()
-		w.refuse(msg)
-		w.post("scanin:error", map[string]any{"code": code, "message": w.message})
+		w.stop(code, msg)
 		return
 	}
-	// policy.Retry: a dropped connection, a relay going away or busy.
+	// policy.Retry: a dropped connection, a relay going away or busy, or
+	// a handshake the relay refused, which a browser does not tell apart.
+	// widget.js asked the relay why (policy.AfterProbe): stop on a
+	// refusal that asking again cannot change, with the relay's code and
+	// message, which says what to change.
+	if !w.opened && policy.AfterProbe(ev.status, protocol.Code(ev.error), ev.message) == policy.GiveUp {
+		w.stop(ev.error, ev.message)
+		return
+	}
 	if w.cur.resumedHealthy && !w.opened {
 		// The relay is up and still refuses to resume: it has forgotten
 		// the session. No point waiting to try again.
@@ -724,6 +736,12 @@ func (w *widget) refuse(msg string) {
 	w.dropCode()
 	w.dropEarlySocket()
 	w.phase, w.message = phaseRefused, msg
+}
+
+// stop refuses with msg, and tells the page the error code and msg.
+func (w *widget) stop(code, msg string) {
+	w.refuse(msg)
+	w.post("scanin:error", map[string]any{"code": code, "message": msg})
 }
 
 // fail shows an error the widget is recovering from, and tells the page

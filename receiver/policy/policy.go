@@ -1,10 +1,12 @@
 // Package policy is how a scanin receiver behaves when it is not simply
 // waiting for a phone: how long it waits before reconnecting, when it stops
 // showing fresh codes, what a closed socket or a refused listen means
-// (retry, rotate to a new code, or give up), and when it pings a quiet
-// relay or takes a connection that stopped answering for dead. The browser widget (widget/)
-// and the terminal receiver (receiver/, behind scanin receive) both follow
-// it, so the same relay answer makes both do the same thing.
+// (retry, rotate to a new code, or give up; AfterProbe for a browser, which
+// learns why a listen was refused only by asking again over plain HTTP),
+// and when it pings a quiet relay or takes a connection that stopped
+// answering for dead. The browser widget (widget/) and the terminal
+// receiver (receiver/, behind scanin receive) both follow it, so the same
+// relay answer makes both do the same thing.
 //
 // It has no I/O and no clock of its own: callers pass the times. Only the
 // backoff's jitter draws on math/rand/v2.
@@ -103,6 +105,42 @@ func AfterError(c protocol.Code) Action {
 	// cures; too_large and rejected, which the relay never sends a
 	// listener; and codes from a newer protocol.
 	return GiveUp
+}
+
+// NotHandshake begins the message of the relay's refusal of a listen that
+// is not a WebSocket handshake (400 bad_request): the last of the checks a
+// listen meets before its session is looked at (docs/protocol.md 6.3).
+const NotHandshake = "not a WebSocket handshake"
+
+// AfterProbe decides for a listen whose WebSocket failed before it opened,
+// from the relay's answer to a probe: a plain GET of the same listen URL.
+// A browser does not tell a page why a handshake failed, but the relay
+// answers the GET with the same checks in the same order (the app, the
+// ttl, the origin parameter, the Origin header) up to the last, which
+// refuses it for being no handshake. status is the answer's HTTP status (0
+// when the GET failed), code and message the error its body holds ("" for
+// none).
+//
+// The refusals that asking again cannot change are GiveUp: 400
+// bad_request, 403 origin_denied and 404 not_found (the probe never
+// reaches a session, so its not_found is the app's). Everything else is
+// Retry: a rate limit or an unavailable relay, an answer that is not the
+// relay's (a proxy's error page, a status that is not its code's), no
+// answer, and the handshake refusal itself, which says that the listen's
+// URL passed every check and the socket failed for something the GET does
+// not carry. For the codes a probe can meet, this is AfterError's decision
+// for the same refusal of the listen itself, which a receiver that reads
+// the handshake's answer (the terminal receiver) decides by.
+func AfterProbe(status int, code protocol.Code, message string) Action {
+	if code == "" || code.HTTPStatus() != status ||
+		code == protocol.CodeBadRequest && len(message) >= len(NotHandshake) && message[:len(NotHandshake)] == NotHandshake {
+		return Retry
+	}
+	switch status {
+	case 400, 403, 404:
+		return GiveUp
+	}
+	return Retry
 }
 
 // RFC 6455 close codes a receiver may see without a relay error code.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/scanin/scanin/internal/gosource"
 	"github.com/scanin/scanin/protocol"
+	"github.com/scanin/scanin/server/rules"
 )
 
 func TestBackoff(t *testing.T) {
@@ -231,5 +232,114 @@ func TestImports(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("found no files of package policy")
+	}
+}
+
+func TestAfterProbe(t *testing.T) {
+	e := func(c protocol.Code, msg string) *protocol.Error { return &protocol.Error{Code: c, Message: msg} }
+	for _, tc := range []struct {
+		status int
+		err    *protocol.Error
+		want   Action
+	}{
+		{400, e(protocol.CodeBadRequest, "bad app: app id must be lowercase"), GiveUp},
+		{400, e(protocol.CodeBadRequest, "ttl must be 15 to 300 seconds"), GiveUp},
+		{403, e(protocol.CodeOriginDenied, "origin https://a.example is not one of the app's origins"), GiveUp},
+		{404, e(protocol.CodeNotFound, "no such app"), GiveUp},
+		// The listen's URL passed: the socket failed for something else.
+		{400, e(protocol.CodeBadRequest, NotHandshake+": a listen needs Connection: Upgrade"), Retry},
+		{429, e(protocol.CodeRateLimited, "slow down"), Retry},
+		{503, e(protocol.CodeUnavailable, "the relay is at capacity"), Retry},
+		// Not the relay's answer: a status that is not its code's, a page
+		// without the protocol's body, no answer at all.
+		{404, e(protocol.CodeOriginDenied, "mismatch"), Retry},
+		{403, e("", "unreadable error body"), Retry},
+		{502, e("", "unreadable error body"), Retry},
+		{200, e("", ""), Retry},
+		{0, nil, Retry},
+		{403, nil, Retry},
+	} {
+		var code protocol.Code
+		var msg string
+		if tc.err != nil {
+			code, msg = tc.err.Code, tc.err.Message
+		}
+		if got := AfterProbe(tc.status, code, msg); got != tc.want {
+			t.Errorf("AfterProbe(%d, %+v) = %v, want %v", tc.status, tc.err, got, tc.want)
+		}
+	}
+}
+
+// TestAfterProbeAgreesWithAfterError: a probe that meets a relay error
+// decides as a receiver that read the same error from the handshake's
+// answer, but for not_found, which before a session is only the app's.
+func TestAfterProbeAgreesWithAfterError(t *testing.T) {
+	for _, c := range protocol.Codes {
+		probe, listen := AfterProbe(c.HTTPStatus(), c, "m"), AfterError(c)
+		switch {
+		case c == protocol.CodeNotFound:
+			if probe != GiveUp {
+				t.Errorf("AfterProbe(not_found) = %v, want give up: no such app", probe)
+			}
+		case listen == Rotate:
+			// expired, already_used, conflict: a session's, which a probe
+			// never reaches; it leaves them to the retry path.
+			if probe != Retry {
+				t.Errorf("AfterProbe(%s) = %v, want retry", c, probe)
+			}
+		case probe != listen && !(c == protocol.CodeTooLarge || c == protocol.CodeRejected):
+			t.Errorf("AfterProbe(%s) = %v, AfterError = %v", c, probe, listen)
+		}
+	}
+}
+
+// TestProbeOfCheckListen asks the relay's listen checks what a probe (a
+// plain GET of the listen URL, no handshake) gets, through the same
+// answer and body parser as the widget: every refusal of the URL's own
+// parameters and of the Origin header comes before the handshake check, so
+// that the probe meets it, and AfterProbe stops on it; a listen whose URL
+// is fine meets the handshake refusal, which NotHandshake recognizes.
+func TestProbeOfCheckListen(t *testing.T) {
+	apps := rules.NewApps([]rules.App{
+		{ID: "shop", Origins: []string{"https://shop.example"}, WidgetOrigins: []string{"https://widget.example"}},
+		{ID: "native", Origins: []string{"https://shop.example"}, NativeReceivers: true},
+	}, time.Minute)
+	relay := "https://relay.example"
+	ok := rules.Listen{SID: protocol.NewSessionID(), App: "shop", Origin: "https://shop.example", RelayOrigin: relay}
+	with := func(f func(*rules.Listen)) rules.Listen {
+		l := ok
+		f(&l)
+		return l
+	}
+	for _, tc := range []struct {
+		what string
+		l    rules.Listen
+		code protocol.Code
+		want Action
+	}{
+		{"a fine listen", ok, protocol.CodeBadRequest, Retry},
+		{"from the relay's origin", with(func(l *rules.Listen) { l.OriginHeader = relay }), protocol.CodeBadRequest, Retry},
+		{"from a widget origin", with(func(l *rules.Listen) { l.OriginHeader = "https://widget.example" }), protocol.CodeBadRequest, Retry},
+		{"native receiver", with(func(l *rules.Listen) { l.App, l.Origin = "native", "" }), protocol.CodeBadRequest, Retry},
+		{"bad sid", with(func(l *rules.Listen) { l.SID = "x" }), protocol.CodeBadRequest, GiveUp},
+		{"unknown app", with(func(l *rules.Listen) { l.App = "other" }), protocol.CodeNotFound, GiveUp},
+		{"bad ttl", with(func(l *rules.Listen) { l.TTL = []string{"5"} }), protocol.CodeBadRequest, GiveUp},
+		{"foreign page", with(func(l *rules.Listen) { l.Origin = "https://evil.example" }), protocol.CodeOriginDenied, GiveUp},
+		{"web-only app", with(func(l *rules.Listen) { l.Origin = "" }), protocol.CodeOriginDenied, GiveUp},
+		{"foreign widget origin", with(func(l *rules.Listen) { l.OriginHeader = "http://127.0.0.1:8080" }), protocol.CodeOriginDenied, GiveUp},
+	} {
+		_, perr := rules.CheckListen(tc.l, apps)
+		if perr == nil {
+			t.Errorf("%s: CheckListen accepted a listen that is no handshake", tc.what)
+			continue
+		}
+		a := rules.ErrorAnswer(perr)
+		got := protocol.ParseError(a.Body)
+		if got.Code != tc.code {
+			t.Errorf("%s: the probe got %d %s (%s), want %s", tc.what, a.Status, got.Code, got.Message, tc.code)
+		}
+		if act := AfterProbe(a.Status, got.Code, got.Message); act != tc.want {
+			t.Errorf("%s: AfterProbe(%d, %s: %s) = %v, want %v", tc.what, a.Status, got.Code, got.Message, act, tc.want)
+		}
 	}
 }

@@ -81,11 +81,12 @@ func CheckListen(l Listen, apps Apps) (Listener, *protocol.Error) {
 			return Listener{}, newError(protocol.CodeOriginDenied, "the origin parameter is not an origin: "+err.Error())
 		}
 		if origin = n; !app.AllowsOrigin(origin) {
-			return Listener{}, newError(protocol.CodeOriginDenied, "origin "+origin+" is not one of the app's origins")
+			return Listener{}, newError(protocol.CodeOriginDenied, `origin `+origin+` is not one of app "`+app.ID+`"'s origins: `+
+				`add "`+origin+`" to the app's origins in the relay's config file`)
 		}
 	}
 	if l.OriginHeader != "" && !app.AllowsWidgetOrigin(l.OriginHeader, l.RelayOrigin) {
-		return Listener{}, newError(protocol.CodeOriginDenied, "the page's Origin may not listen for this app")
+		return Listener{}, newError(protocol.CodeOriginDenied, WidgetOriginDenied(app.ID, l.OriginHeader, l.RelayOrigin))
 	}
 	if !l.Handshake {
 		return Listener{}, newError(protocol.CodeBadRequest, "not a WebSocket handshake: a listen needs Connection: Upgrade, Upgrade: websocket, Sec-WebSocket-Version: 13 and a Sec-WebSocket-Key of 16 bytes in base64 (RFC 6455)")
@@ -98,6 +99,19 @@ func CheckListen(l Listen, apps Apps) (Listener, *protocol.Error) {
 func NativeReceiversDenied(app string) string {
 	return `app "` + app + `" does not allow native receivers (a listen without a page origin, such as scanin receive or a native app): ` +
 		`set "native_receivers": true in the app's entry of the relay's config file to allow them`
+}
+
+// WidgetOriginDenied is the message of the origin_denied a listen gets
+// whose Origin header, the origin the widget page was served from, is
+// neither the relay's own origin (relayOrigin) nor one of app's widget
+// origins. It says what to change.
+func WidgetOriginDenied(app, origin, relayOrigin string) string {
+	n, err := protocol.NormalizeOrigin(origin)
+	if err != nil {
+		return `the listen's Origin header is not an origin that may listen for app "` + app + `"`
+	}
+	return `a widget served from ` + n + ` may not listen for app "` + app + `": load embed.js and the widget from the relay's public URL ` +
+		relayOrigin + ` (check embed.js's data-relay and the relay's --public-url), or add "` + n + `" to the app's widget_origins in the relay's config file`
 }
 
 // CheckNewSession is the listen's answer when the relay holds no session

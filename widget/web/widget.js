@@ -5,7 +5,8 @@
 // wait for it: it fetches the app's configuration, says hello to the
 // embedding page and opens the first session's WebSocket. The Go program
 // then takes all of it over (globalThis.scaninBoot) and decides; nothing
-// here trusts anything or shows anything.
+// here trusts anything or shows anything. It also opens the Go program's
+// sockets (socket), so that the widget learns why a relay refused one.
 "use strict";
 (() => {
   const root = document.documentElement;
@@ -74,9 +75,37 @@
     draw();
   });
 
+  // socket opens a WebSocket to a listen URL. Its close goes to
+  // ws.scaninClose({code, reason, status, error, message}), if set then.
+  // A browser does not tell why a socket failed before it opened, so for
+  // such a socket it first GETs the same URL over http(s), which the relay
+  // refuses with its JSON error by the same checks as the handshake
+  // (policy.AfterProbe decides): status 0 when the GET failed, error and
+  // message "" when the body is none. A socket closed by its owner, who
+  // unset scaninClose first or called close, is not asked about.
+  const socket = (url) => {
+    const ws = new WebSocket(url);
+    let opened = false;
+    ws.addEventListener("open", () => (opened = true));
+    const close = ws.close.bind(ws);
+    ws.close = (code) => {
+      ws.scaninClose = null;
+      close(code);
+    };
+    ws.onclose = (e) => {
+      const say = (status, b) =>
+        ws.scaninClose && ws.scaninClose({ code: e.code, reason: e.reason, status, error: String((b && b.error) || ""), message: String((b && b.message) || "") });
+      if (opened || !ws.scaninClose) return say(0);
+      fetch(url.replace(/^ws/, "http"), { credentials: "omit", cache: "no-store" }).then(
+        (r) => r.json().then((b) => say(r.status, b), () => say(r.status)),
+        () => say(0));
+    };
+    return ws;
+  };
+
   // The first session's socket, opened as soon as the page has said who it
   // is. The Go program adopts it with its queued events, or closes it.
-  let socket = null;
+  let first = null;
   const openSocket = (origin) => {
     const id = crypto.getRandomValues(new Uint8Array(16));
     const sid = btoa(String.fromCharCode(...id)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
@@ -86,13 +115,13 @@
     const events = [];
     let ws;
     try {
-      ws = new WebSocket(url);
+      ws = socket(url);
     } catch (e) {
       return null;
     }
     ws.onopen = () => events.push({ type: "open" });
     ws.onmessage = (e) => events.push({ type: "message", data: e.data });
-    ws.onclose = (e) => events.push({ type: "close", code: e.code, reason: e.reason });
+    ws.scaninClose = (e) => events.push({ type: "close", ...e });
     return { sid, origin, ws, events };
   };
 
@@ -126,14 +155,14 @@
   addEventListener("message", buffer);
 
   const maybeOpen = (res) => {
-    if (socket || !appOK || res.status !== 200) return;
+    if (first || !appOK || res.status !== 200) return;
     let origins;
     try {
       origins = JSON.parse(res.body).origins;
     } catch (e) {
       return;
     }
-    if (Array.isArray(origins) && allowed(origins, helloOrigin)) socket = openSocket(helloOrigin);
+    if (Array.isArray(origins) && allowed(origins, helloOrigin)) first = openSocket(helloOrigin);
   };
 
   // Ask the page for its hello now rather than at the iframe's load event,
@@ -160,10 +189,12 @@
       addEventListener("message", handler);
       for (const event of early.splice(0)) handler(event);
     },
+    // socket opens every later socket of the Go program.
+    socket,
     // takeSocket hands over the early socket, once: {sid, origin, ws, events}.
     takeSocket() {
-      const s = socket;
-      socket = { taken: true };
+      const s = first;
+      first = { taken: true };
       return s && !s.taken ? s : null;
     },
   };
