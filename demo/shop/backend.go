@@ -437,6 +437,26 @@ func (b *backend) phone(w http.ResponseWriter, r *http.Request) (verify.Device, 
 	return d, true
 }
 
+// phoneSessions returns the device of the request's bearer token and the
+// browsers it has signed in, or answers the request itself: a page of
+// another origin, a phone that is not (or no longer) registered, or a
+// failure to list them.
+func (b *backend) phoneSessions(w http.ResponseWriter, r *http.Request) (verify.Device, []verify.BrowserSession, bool) {
+	if !b.cors(w, r) {
+		return verify.Device{}, nil, false
+	}
+	d, ok := b.phone(w, r)
+	if !ok {
+		return verify.Device{}, nil, false
+	}
+	list, err := b.sessions.ListByDevice(r.Context(), d.ID)
+	if err != nil {
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal", "message": "failed to list the browsers"})
+		return verify.Device{}, nil, false
+	}
+	return d, list, true
+}
+
 // phoneBrowser is one browser in the phone's list.
 type phoneBrowser struct {
 	Handle  string `json:"handle"`
@@ -446,16 +466,8 @@ type phoneBrowser struct {
 }
 
 func (b *backend) servePhoneBrowsers(w http.ResponseWriter, r *http.Request) {
-	if !b.cors(w, r) {
-		return
-	}
-	d, ok := b.phone(w, r)
+	d, list, ok := b.phoneSessions(w, r)
 	if !ok {
-		return
-	}
-	list, err := b.sessions.ListByDevice(r.Context(), d.ID)
-	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal", "message": "failed to list the browsers"})
 		return
 	}
 	out := []phoneBrowser{}
@@ -466,16 +478,8 @@ func (b *backend) servePhoneBrowsers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (b *backend) servePhoneSignOut(w http.ResponseWriter, r *http.Request) {
-	if !b.cors(w, r) {
-		return
-	}
-	d, ok := b.phone(w, r)
+	_, list, ok := b.phoneSessions(w, r)
 	if !ok {
-		return
-	}
-	list, err := b.sessions.ListByDevice(r.Context(), d.ID)
-	if err != nil {
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal", "message": "failed to list the browsers"})
 		return
 	}
 	s, found := findSession(list, r.PathValue("handle"))
