@@ -439,14 +439,14 @@ func (r *msgReader) uvarint() uint64 {
 	return v
 }
 
+// varint is binary.Varint's zig-zag decoding of uvarint.
 func (r *msgReader) varint() int64 {
-	v, k := binary.Varint([]byte(r.b[:min(len(r.b), binary.MaxVarintLen64)]))
-	if k <= 0 {
-		r.bad = true
-		return 0
+	ux := r.uvarint()
+	x := int64(ux >> 1)
+	if ux&1 != 0 {
+		x = ^x
 	}
-	r.b = r.b[k:]
-	return v
+	return x
 }
 
 func (r *msgReader) str() string {
