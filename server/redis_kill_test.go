@@ -1,19 +1,14 @@
 package server
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -24,83 +19,18 @@ import (
 	"github.com/scanin/scanin/protocol"
 )
 
-// relayProcess is a `scanin relay --redis` process.
-type relayProcess struct {
-	cmd  *exec.Cmd
-	url  string
-	out  *proctest.Output
-	done chan struct{}
-}
-
 // startRelayProcess starts bin as `scanin relay` on a free loopback port
-// with args, and stops it (SIGTERM) when the test ends.
-func startRelayProcess(t *testing.T, bin string, args ...string) *relayProcess {
+// with args and no rate limits, and waits until it serves; it is stopped
+// (SIGTERM) when the test ends.
+func startRelayProcess(t *testing.T, bin string, args ...string) *proctest.Relay {
 	t.Helper()
-	p := &relayProcess{out: &proctest.Output{}, done: make(chan struct{})}
-	p.cmd = exec.Command(bin, append([]string{"relay", "--addr", "127.0.0.1:0", "--no-rate-limit"}, args...)...)
-	p.cmd.Stderr = p.out
-	stdout, err := p.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start relay: %v", err)
-	}
-	urls := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "scanin relay: listening on "); ok {
-				urls <- u
-			}
-		}
-		_ = p.cmd.Wait()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(30 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-p.done
-			t.Errorf("relay %s did not exit within 30 s of SIGTERM", p.url)
-		}
-		if t.Failed() {
-			t.Logf("relay %s logs:\n%s", p.url, p.out.String())
-		}
-	})
-	select {
-	case p.url = <-urls:
-	case <-p.done:
-		t.Fatalf("relay exited before listening:\n%s", p.out.String())
-	case <-time.After(20 * time.Second):
-		t.Fatal("relay did not say where it listens within 20 s")
-	}
+	p := proctest.StartRelay(t, bin, append([]string{"--no-rate-limit"}, args...)...)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := proctest.WaitHealthy(ctx, p.url, p.done); err != nil {
+	if err := proctest.WaitHealthy(ctx, p.URL, p.Done()); err != nil {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// kill ends the relay with SIGKILL, as a crash would, and waits for it.
-func (p *relayProcess) kill() {
-	_ = p.cmd.Process.Kill()
-	<-p.done
-}
-
-// buildScanin builds cmd/scanin into the test's temporary directory.
-func buildScanin(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "scanin")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/scanin/scanin/cmd/scanin")
-	cmd.Env = os.Environ()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build cmd/scanin: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // TestRedisNodeKilled kills (SIGKILL) the node that holds 1,000 widgets'
@@ -113,8 +43,8 @@ func buildScanin(t *testing.T) string {
 // it was delivered. No handoff is lost.
 func TestRedisNodeKilled(t *testing.T) {
 	srv := redistest.Start(t)
-	bin := buildScanin(t)
-	var nodes [3]*relayProcess
+	bin := proctest.BuildScanin(t)
+	var nodes [3]*proctest.Relay
 	for i := range nodes {
 		nodes[i] = startRelayProcess(t, bin, "--redis", srv.URL())
 	}
@@ -197,7 +127,7 @@ func TestRedisNodeKilled(t *testing.T) {
 
 	each("listen on the node that dies", func(i int, _ *widget) error {
 		w := &widget{sid: protocol.NewSessionID(), msg: bytes.Repeat([]byte{byte(i), byte(i >> 8), 1}, 40), post: make(chan error, 1)}
-		conn, ready, err := dial(victim.url, w.sid, "")
+		conn, ready, err := dial(victim.URL, w.sid, "")
 		if err != nil {
 			return err
 		}
@@ -216,9 +146,9 @@ func TestRedisNodeKilled(t *testing.T) {
 		if i%3 == 0 {
 			return nil
 		}
-		sender := others[0].url
+		sender := others[0].URL
 		if i%3 == 2 {
-			sender = victim.url
+			sender = victim.URL
 		}
 		go func() {
 			st, err := post(sender, w.sid, w.msg)
@@ -230,7 +160,7 @@ func TestRedisNodeKilled(t *testing.T) {
 		return readSealed(w)
 	})
 
-	victim.kill()
+	victim.Kill()
 
 	// The senders that waited on the dead node have an error, at once.
 	each("senders on the dead node", func(i int, w *widget) error {
@@ -253,14 +183,14 @@ func TestRedisNodeKilled(t *testing.T) {
 			return fmt.Errorf("the killed node's socket still reads")
 		}
 		_ = w.conn.CloseNow()
-		conn, _, err := dial(others[i%2].url, w.sid, "&resume="+protocol.QueryEscape(w.resume))
+		conn, _, err := dial(others[i%2].URL, w.sid, "&resume="+protocol.QueryEscape(w.resume))
 		if err != nil {
 			return fmt.Errorf("resume: %w", err)
 		}
 		w.conn = conn
 		if i%3 == 0 {
 			go func() {
-				st, err := post(others[(i+1)%2].url, w.sid, w.msg)
+				st, err := post(others[(i+1)%2].URL, w.sid, w.msg)
 				if err == nil && st != http.StatusOK {
 					err = fmt.Errorf("POST after the resume: status %d, want 200", st)
 				}
@@ -284,7 +214,7 @@ func TestRedisNodeKilled(t *testing.T) {
 	each("retries", func(i int, w *widget) error {
 		deadline := time.Now().Add(10 * time.Second)
 		for {
-			st, err := post(others[i%2].url, w.sid, w.msg)
+			st, err := post(others[i%2].URL, w.sid, w.msg)
 			if err == nil && st == http.StatusOK {
 				return nil
 			}
