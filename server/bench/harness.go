@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"syscall"
 )
 
 // RepoRoot is the directory holding go.mod, from the working directory up.
@@ -67,4 +68,20 @@ func ScaninBinary(root, bin, dir string) (string, error) {
 		return "", fmt.Errorf("failed to build cmd/scanin: %w", err)
 	}
 	return bin, nil
+}
+
+// RaiseFileLimit lifts this process's open-files limit to its hard maximum,
+// for the sockets of many concurrent handoffs or waiting receivers, here
+// and in the relays it starts (which inherit the limit). It returns the new
+// limit.
+func RaiseFileLimit() (uint64, error) {
+	var l syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		return 0, err
+	}
+	l.Cur = l.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
+		return 0, fmt.Errorf("failed to raise the open-files limit: %w", err)
+	}
+	return l.Cur, nil
 }

@@ -26,7 +26,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/scanin/scanin/internal/rediscmd"
@@ -90,7 +89,8 @@ func run(o options) error {
 		}
 		nodeCounts = append(nodeCounts, n)
 	}
-	if err := raiseFileLimit(); err != nil {
+	// The concurrent handoffs hold two sockets each here and in the relays.
+	if _, err := bench.RaiseFileLimit(); err != nil {
 		return err
 	}
 	root, err := bench.RepoRoot()
@@ -297,18 +297,4 @@ func render(configs []config, results []*figures, o options, note string, sz *be
 			sz.Receivers, sz.Bytes, float64(sz.Bytes)/float64(sz.Receivers), sz.Keys, float64(sz.Keys)/float64(sz.Receivers), sz.SessionKey)
 	}
 	return b.String()
-}
-
-// raiseFileLimit lifts the open-files limit to its hard maximum: the
-// concurrent handoffs hold two sockets each here and in the relays.
-func raiseFileLimit() error {
-	var l syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
-		return err
-	}
-	l.Cur = l.Max
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
-		return fmt.Errorf("failed to raise the open-files limit: %w", err)
-	}
-	return nil
 }

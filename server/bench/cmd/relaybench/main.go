@@ -21,7 +21,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/scanin/scanin/server/bench"
@@ -78,8 +77,12 @@ func run(sizeList string, o options) error {
 		}
 		ns = append(ns, n)
 	}
-	if err := raiseFileLimit(); err != nil {
+	// 10,000 waiting receivers need as many sockets, here and in the
+	// relay (which inherits the limit).
+	if n, err := bench.RaiseFileLimit(); err != nil {
 		return err
+	} else if n < 12000 {
+		return fmt.Errorf("open-files limit %d is too low for 10,000 receivers; raise the hard limit", n)
 	}
 	if o.pin {
 		var err error
@@ -268,24 +271,6 @@ func render(peers []bench.Peer, results map[string]*figures, ns, senders []int, 
 	}
 	fmt.Fprintf(&b, "\nLatency: %d handoffs per figure, to receivers already waiting, 1 KB bodies checked byte for byte.\n", latN)
 	return b.String()
-}
-
-// raiseFileLimit lifts the open-files limit to its hard maximum: 10,000
-// waiting receivers need as many sockets, here and in the relay (which
-// inherits the limit).
-func raiseFileLimit() error {
-	var l syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
-		return err
-	}
-	l.Cur = l.Max
-	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &l); err != nil {
-		return fmt.Errorf("failed to raise the open-files limit: %w", err)
-	}
-	if l.Cur < 12000 {
-		return fmt.Errorf("open-files limit %d is too low for 10,000 receivers; raise the hard limit", l.Cur)
-	}
-	return nil
 }
 
 // cpuProfileHook records a CPU profile of the relay over the deliveries and
