@@ -282,13 +282,25 @@ func findSession(list []verify.BrowserSession, h string) (verify.BrowserSession,
 	return verify.BrowserSession{}, false
 }
 
-func (b *backend) serveAccountSignOut(w http.ResponseWriter, r *http.Request) {
+// accountForm returns the session of the browser that posted a form of
+// the account page, or answers the request itself: one from another
+// site's page is refused, and a browser that is not signed in is sent to
+// sign in.
+func (b *backend) accountForm(w http.ResponseWriter, r *http.Request) (verify.BrowserSession, bool) {
 	if !b.sameOrigin(w, r) {
-		return
+		return verify.BrowserSession{}, false
 	}
 	s, _, ok := b.signedIn(w, r)
 	if !ok {
 		http.Redirect(w, r, "/?mode=backend", http.StatusSeeOther)
+		return verify.BrowserSession{}, false
+	}
+	return s, true
+}
+
+func (b *backend) serveAccountSignOut(w http.ResponseWriter, r *http.Request) {
+	s, ok := b.accountForm(w, r)
+	if !ok {
 		return
 	}
 	list, err := b.sessions.ListByUser(r.Context(), s.User)
@@ -303,12 +315,8 @@ func (b *backend) serveAccountSignOut(w http.ResponseWriter, r *http.Request) {
 }
 
 func (b *backend) serveRevoke(w http.ResponseWriter, r *http.Request) {
-	if !b.sameOrigin(w, r) {
-		return
-	}
-	s, _, ok := b.signedIn(w, r)
+	s, ok := b.accountForm(w, r)
 	if !ok {
-		http.Redirect(w, r, "/?mode=backend", http.StatusSeeOther)
 		return
 	}
 	id := r.PathValue("id")
