@@ -201,7 +201,18 @@ func startRelayBinary(bin, addr string) (*relayProc, error) {
 
 // startRelayConfig is startRelayBinary with another config file.
 func startRelayConfig(bin, addr, config string) (*relayProc, error) {
-	cmd := exec.Command(bin, "relay", "--addr", addr, "--config", config, "--no-rate-limit")
+	r, err := startRelayCmd(bin, "--addr", addr, "--config", config, "--no-rate-limit")
+	if err != nil {
+		return nil, err
+	}
+	r.addr = strings.TrimPrefix(r.url, "http://")
+	return r, nil
+}
+
+// startRelayCmd runs `bin relay args...` and waits for the line that says
+// where it listens, its url.
+func startRelayCmd(bin string, args ...string) (*relayProc, error) {
+	cmd := exec.Command(bin, append([]string{"relay"}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -230,9 +241,7 @@ func startRelayConfig(bin, addr, config string) (*relayProc, error) {
 		io.Copy(io.Discard, stdout)
 	}()
 	select {
-	case u := <-found:
-		r.url = u
-		r.addr = strings.TrimPrefix(u, "http://")
+	case r.url = <-found:
 		return r, nil
 	case <-r.done:
 		return nil, fmt.Errorf("the relay exited before it listened: %s", logs.String())

@@ -3,14 +3,11 @@
 package e2e
 
 import (
-	"bufio"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -19,7 +16,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/scanin/scanin/internal/proctest"
 	"github.com/scanin/scanin/receiver/policy"
 )
 
@@ -110,46 +106,14 @@ func TestWidgetShowsListenRefusal(t *testing.T) {
 	}
 }
 
-// startRelayArgs starts bin/scanin relay with args, as startRelayConfig
-// does with its own, and stops it when the test ends. Its url is the
-// public URL it printed.
+// startRelayArgs starts bin/scanin relay with args (startRelayCmd) and
+// stops it when the test ends. Its url is the public URL it printed.
 func startRelayArgs(t *testing.T, args ...string) *relayProc {
 	t.Helper()
-	cmd := exec.Command(env.bin, append([]string{"relay"}, args...)...)
-	stdout, err := cmd.StdoutPipe()
+	r, err := startRelayCmd(env.bin, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &proctest.Output{}
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("failed to start the relay: %v", err)
-	}
-	r := &relayProc{cmd: cmd, done: make(chan struct{}), logs: logs}
-	go func() {
-		cmd.Wait()
-		close(r.done)
-	}()
 	t.Cleanup(r.stop)
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if u, ok := strings.CutPrefix(sc.Text(), "scanin relay: listening on "); ok {
-				select {
-				case found <- strings.TrimSpace(u):
-				default:
-				}
-			}
-		}
-		io.Copy(io.Discard, stdout)
-	}()
-	select {
-	case r.url = <-found:
-	case <-r.done:
-		t.Fatalf("the relay exited before it listened: %s", logs.String())
-	case <-time.After(15 * time.Second):
-		t.Fatalf("the relay did not say where it listens: %s", logs.String())
-	}
 	return r
 }
