@@ -409,6 +409,21 @@ func TestLiveSessionCap(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	tr := newTestRelay(t, Config{NoRateLimit: true})
+	metricsTraffic(t, tr)
+	_, h, b := tr.do(t, "GET", "/metrics", nil, nil)
+	if !strings.HasPrefix(h.Get("Content-Type"), "text/plain; version=0.0.4") {
+		t.Errorf("Content-Type %q", h.Get("Content-Type"))
+	}
+	wantMetrics(t, b)
+	if cc := h.Get("Cache-Control"); cc != "no-store" {
+		t.Errorf("Cache-Control %q, want no-store", cc)
+	}
+}
+
+// metricsTraffic is what wantMetrics expects to see counted: a handoff
+// delivered and acked, a bad request, and a second listener left waiting.
+func metricsTraffic(t *testing.T, tr *testRelay) {
+	t.Helper()
 	sid := protocol.NewSessionID()
 	conn, _ := tr.listen(t, sid, "app=demo")
 	done := make(chan struct{})
@@ -421,17 +436,9 @@ func TestMetrics(t *testing.T) {
 	<-done
 	tr.do(t, "GET", protocol.SessionPath("bad"), nil, nil)
 	tr.listen(t, protocol.NewSessionID(), "app=demo")
-	_, h, b := tr.do(t, "GET", "/metrics", nil, nil)
-	if !strings.HasPrefix(h.Get("Content-Type"), "text/plain; version=0.0.4") {
-		t.Errorf("Content-Type %q", h.Get("Content-Type"))
-	}
-	wantMetrics(t, b)
-	if cc := h.Get("Cache-Control"); cc != "no-store" {
-		t.Errorf("Cache-Control %q, want no-store", cc)
-	}
 }
 
-// wantMetrics checks a scrape after TestMetrics' traffic: the relay's own
+// wantMetrics checks a scrape after metricsTraffic: the relay's own
 // metrics, with every label value, and the Go runtime's and the process's.
 func wantMetrics(t *testing.T, b []byte) {
 	t.Helper()
@@ -470,18 +477,7 @@ func TestSeparateMetrics(t *testing.T) {
 	tr := newTestRelay(t, Config{NoRateLimit: true, SeparateMetrics: true})
 	metricsSrv := httptest.NewServer(tr.rl.MetricsHandler())
 	t.Cleanup(metricsSrv.Close)
-	sid := protocol.NewSessionID()
-	conn, _ := tr.listen(t, sid, "app=demo")
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		tr.do(t, "POST", protocol.SessionPath(sid), bytes.Repeat([]byte{1}, 64), nil)
-	}()
-	readFrame(t, conn)
-	sendFrame(t, conn, protocol.Frame{Type: protocol.FrameAck})
-	<-done
-	tr.do(t, "GET", protocol.SessionPath("bad"), nil, nil)
-	tr.listen(t, protocol.NewSessionID(), "app=demo")
+	metricsTraffic(t, tr)
 	if st, _, b := tr.do(t, "GET", "/metrics", nil, nil); st != http.StatusNotFound {
 		t.Errorf("public /metrics: %d %s, want 404", st, b)
 	}
