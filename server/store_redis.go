@@ -148,7 +148,8 @@ func redactRedisURL(s string) string {
 }
 
 // openRedis is the client of a Redis URL. Unless the URL says
-// otherwise, a command fails after 2 s rather than go-redis's 3 to 5 s, and
+// otherwise, a command fails after 2 s rather than go-redis's 3 to 5 s (but
+// may wait up to 10 s for one of at least 64 pooled connections), and
 // is not retried: the relay answers unavailable at once, and a script that
 // may have run is never run twice.
 func openRedis(rawURL string) (*redis.Client, error) {
@@ -171,6 +172,15 @@ func openRedis(rawURL string) (*redis.Client, error) {
 	}
 	if !q.Has("max_retries") {
 		opt.MaxRetries = -1
+	}
+	// A burst of requests (a thousand senders racing for one session) waits
+	// for a free connection; that is load, not an outage, so it must not
+	// turn into 503s after go-redis's default pool wait of ReadTimeout+1 s.
+	if !q.Has("pool_size") {
+		opt.PoolSize = max(opt.PoolSize, 64)
+	}
+	if !q.Has("pool_timeout") {
+		opt.PoolTimeout = 10 * time.Second
 	}
 	opt.DialerRetries = 1 // a refused connection is an outage now, not in half a second
 	quietRedis.Do(func() { redis.SetLogger(discardRedisLog{}) })
