@@ -86,6 +86,13 @@ func sdkAssertion(t *testing.T, origin string) (jws string, reg assertion.Regist
 		t.Fatalf("listen: %v", err)
 	}
 	defer conn.CloseNow()
+	// A page shows its code only after the relay's ready frame: until then
+	// the session may not exist yet.
+	if _, b, err := conn.Read(ctx); err != nil {
+		t.Fatalf("listen: %v", err)
+	} else if f, err := protocol.ParseFrame(b); err != nil || f.Type != protocol.FrameReady {
+		t.Fatalf("the relay's first frame is %s, not ready", b)
+	}
 	link := protocol.Link{Base: relay.URL() + "/link", App: "demo", SessionID: sid, PublicKey: key.PublicKey(), Relay: relay.URL()}.String()
 
 	signer, err := mobile.CreateFileSigner(filepath.Join(t.TempDir(), "device.key"))
