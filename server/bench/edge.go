@@ -210,9 +210,22 @@ func HandoffAcross(ctx context.Context, listenAddr, postAddr string) (listen, po
 	body := randomBody(BodySize)
 	posted := make(chan error, 1)
 	sent := time.Now()
-	go func() { posted <- apiPost(ctx, postAddr, sid, body) }()
-	got, at, err := readSealed(ctx, conn)
+	// A POST that fails ends the wait for the sealed frame, so that the
+	// benchmark reports the relay's answer instead of waiting forever.
+	readCtx, cancelRead := context.WithCancelCause(ctx)
+	defer cancelRead(nil)
+	go func() {
+		err := apiPost(ctx, postAddr, sid, body)
+		if err != nil {
+			cancelRead(err)
+		}
+		posted <- err
+	}()
+	got, at, err := readSealed(readCtx, conn)
 	if err != nil {
+		if cause := context.Cause(readCtx); cause != nil && readCtx.Err() != nil {
+			return 0, 0, fmt.Errorf("sender: %w", cause)
+		}
 		return 0, 0, fmt.Errorf("receiver: %w", err)
 	}
 	if !bytes.Equal(got, body) {
