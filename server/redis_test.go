@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -319,4 +321,102 @@ func TestRedisRestart(t *testing.T) {
 	waitFor(t, "goroutines back to the baseline", 10*time.Second, func() bool {
 		return runtime.NumGoroutine() <= baseline+4 // the resumed receiver
 	})
+}
+
+// TestRedisNotesSplitReads: a note reaches its receiver even when the
+// relay reads its header from Redis in two pieces. Over RESP3, go-redis
+// before v9.22 took a pub/sub message cut inside its name ("mes" of
+// "message") for an unknown push notification and dropped it
+// (redis/go-redis#3839): about once in 20,000 notes under load, a
+// receiver never got its sealed frame and the sender got 202 pending.
+func TestRedisNotesSplitReads(t *testing.T) {
+	srv := redistest.Start(t)
+	addr := splitReplies(t, srv.Addr(), 11) // ">3\r\n$7\r\nmes" | "sage\r\n…"
+	rl := newTestRelay(t, Config{NoRateLimit: true, Redis: "redis://" + addr + "/0", Limits: Limits{AckWait: 2 * time.Second}})
+	for i := range 3 {
+		sid := protocol.NewSessionID()
+		conn, _ := rl.listen(t, sid, "app=demo")
+		msg := bytes.Repeat([]byte{byte(i + 1)}, 100)
+		done := make(chan int, 1)
+		go func() {
+			st, _, _ := rl.do(t, "POST", protocol.SessionPath(sid), msg, nil)
+			done <- st
+		}()
+		if f := readFrame(t, conn); f.Type != protocol.FrameSealed || !bytes.Equal(f.Sealed, msg) {
+			t.Fatalf("handoff %d: receiver got %s, want the sealed message", i, f.Type)
+		}
+		sendFrame(t, conn, protocol.Frame{Type: protocol.FrameAck})
+		if st := <-done; st != http.StatusOK {
+			t.Fatalf("handoff %d: POST %d, want 200", i, st)
+		}
+	}
+}
+
+// splitReplies is a proxy to the Redis server at addr that passes on what
+// the server sends in two writes, the first of at most first bytes, with a
+// pause between them, so that the client reads them apart.
+func splitReplies(t *testing.T, addr string, first int) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	var wg sync.WaitGroup
+	track := func(c net.Conn) {
+		mu.Lock()
+		conns = append(conns, c)
+		mu.Unlock()
+	}
+	wg.Go(func() {
+		for {
+			client, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			server, err := net.Dial("tcp", addr)
+			if err != nil {
+				_ = client.Close()
+				continue
+			}
+			track(client)
+			track(server)
+			wg.Go(func() {
+				_, _ = io.Copy(server, client)
+				_ = server.Close()
+			})
+			wg.Go(func() {
+				defer client.Close()
+				buf := make([]byte, 64<<10)
+				for {
+					n, err := server.Read(buf)
+					if err != nil {
+						return
+					}
+					b := buf[:n]
+					if len(b) > first {
+						if _, err := client.Write(b[:first]); err != nil {
+							return
+						}
+						time.Sleep(5 * time.Millisecond)
+						b = b[first:]
+					}
+					if _, err := client.Write(b); err != nil {
+						return
+					}
+				}
+			})
+		}
+	})
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			_ = c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	return ln.Addr().String()
 }
