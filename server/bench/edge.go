@@ -169,6 +169,10 @@ func sendAck(ctx context.Context, conn *websocket.Conn) error {
 // the close frame, which completes the close handshake.
 func awaitClose(ctx context.Context, conn *websocket.Conn) error {
 	defer conn.CloseNow()
+	// The relay closes at once after the ack; a close that never comes is
+	// a lost frame to report, not a benchmark that waits forever.
+	ctx, cancel := context.WithTimeout(ctx, closeWait)
+	defer cancel()
 	for {
 		if _, _, err := conn.Read(ctx); err != nil {
 			if websocket.CloseStatus(err) == websocket.StatusNormalClosure {
@@ -178,6 +182,9 @@ func awaitClose(ctx context.Context, conn *websocket.Conn) error {
 		}
 	}
 }
+
+// closeWait bounds awaitClose's wait for the relay's close after an ack.
+const closeWait = 10 * time.Second
 
 // apiPost delivers body to sid on a new TCP connection and wants a 200.
 func apiPost(ctx context.Context, addr, sid string, body []byte) error {
